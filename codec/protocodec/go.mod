@@ -1,0 +1,9 @@
+module github.com/streamkit-dev/streamkit/codec/protocodec
+
+go 1.25.0
+
+require (
+	github.com/streamkit-dev/streamkit/codec v0.0.0
+)
+
+replace github.com/streamkit-dev/streamkit/codec => ..

@@ -1,0 +1,15 @@
+module github.com/streamkit-dev/streamkit/tools/bench
+
+go 1.25.0
+
+require (
+	github.com/streamkit-dev/streamkit/codec v0.0.0
+	github.com/streamkit-dev/streamkit/codec/protocodec v0.0.0
+	github.com/streamkit-dev/streamkit/eventstore v0.0.0
+	github.com/streamkit-dev/streamkit/httpx v0.0.0
+)
+
+replace github.com/streamkit-dev/streamkit/codec => ../../codec
+replace github.com/streamkit-dev/streamkit/codec/protocodec => ../../codec/protocodec
+replace github.com/streamkit-dev/streamkit/eventstore => ../../eventstore
+replace github.com/streamkit-dev/streamkit/httpx => ../../httpx

@@ -1,0 +1,11 @@
+package main
+
+// scenarios lists every benchmark scenario, in the order they run. Each area
+// keeps its scenarios in its own file (codec.go, eventstore.go, ...) and adds
+// one line here.
+func scenarios() []Scenario {
+	var s []Scenario
+	s = append(s, codecScenarios()...)
+	s = append(s, eventstoreScenarios()...)
+	return s
+}
