@@ -5,7 +5,5 @@ package main
 // one line here.
 func scenarios() []Scenario {
 	var s []Scenario
-	s = append(s, codecScenarios()...)
-	s = append(s, eventstoreScenarios()...)
 	return s
 }
