@@ -11,14 +11,19 @@
 #   make tidy-check        go mod tidy -diff everywhere
 #   make fuzz FUZZTIME=30s every fuzz target
 #   make bench             peer benchmarks (tools/bench)
+#   make release-plan      last tag, changes, API diff, next version per module
+#   make release MOD=sse VERSION=v0.3.0
+#   make release-check     every module consumed alone through a local proxy
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 ROOT := $(abspath .)
 DEVTOOLS := $(ROOT)/tools/devtools/go.mod
 
-ALL_MODULES := $(shell find . -name go.mod -not -path '*/node_modules/*' -not -path './tools/devtools/*' -printf '%h\n' | sed 's|^\./||; s|^\.$$||' | sort)
-ifdef MOD
+ALL_MODULES := $(shell find . -name go.mod -not -path '*/node_modules/*' -not -path './tools/devtools/*' -not -path '*/testdata/*' -printf '%h\n' | sed 's|^\./||; s|^\.$$||' | sort)
+ifneq ($(filter release release-plan release-check,$(MAKECMDGOALS)),)
+MODULES := $(ALL_MODULES)
+else ifdef MOD
 MODULES := $(filter $(MOD) $(MOD)/%,$(ALL_MODULES))
 ifeq ($(MODULES),)
 $(error MOD=$(MOD) is not a module; modules: $(ALL_MODULES))
@@ -76,3 +81,16 @@ fuzz/%:
 
 bench:
 	go -C tools/bench run . $(BENCH_FLAGS)
+
+# Releases: every module is versioned on its own and tagged <dir>/vX.Y.Z.
+RELEASE := GOWORK=off go -C tools run ./cmd/streamkit-release
+.PHONY: release-plan release release-check
+release-plan:
+	@$(RELEASE) plan
+
+release:
+	@test -n "$(MOD)" || { echo "usage: make release MOD=dir VERSION=vX.Y.Z (or MOD='a@v1.2.3 b@v0.4.0')"; exit 2; }
+	@$(RELEASE) release -version "$(VERSION)" $(MOD)
+
+release-check:
+	@$(RELEASE) check
