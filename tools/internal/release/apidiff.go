@@ -88,4 +88,3 @@ func isInternal(path string) bool {
 	}
 	return false
 }
-
