@@ -180,7 +180,14 @@ func ListenAndServeGraceful(srv *http.Server, opts ...GracefulOption) error {
 		}
 	}()
 
-	errs := runHooks(ctx, cfg.hooks)
+	hooks := startHooks(ctx, cfg.hooks)
+	var errs []error
+	hooksOver := false
+	select {
+	case errs = <-hooks:
+		hooksOver = true
+	case <-ctx.Done():
+	}
 	if ctx.Err() == nil {
 		if err := srv.Shutdown(ctx); err == nil {
 			cancel(nil)
@@ -191,11 +198,23 @@ func ListenAndServeGraceful(srv *http.Server, opts ...GracefulOption) error {
 	}
 	closeErr := srv.Close()
 	<-s.Done()
+	if !hooksOver {
+		// ctx has ended: hooks that honour it return now. One that does
+		// not is left running rather than stretch the bound.
+		select {
+		case errs = <-hooks:
+		case <-time.After(hookGrace):
+		}
+	}
 	errs = append(errs, fmt.Errorf("%w: %w", ErrForcedClose, context.Cause(ctx)), closeErr, s.Wait())
 	cancel(nil)
 	<-watcherDone
 	return errors.Join(errs...)
 }
+
+// hookGrace is how long a forced shutdown waits for hooks to notice that
+// their context ended.
+const hookGrace = 100 * time.Millisecond
 
 func startGraceful(srv *http.Server, cfg *gracefulConfig) (*Serving, error) {
 	switch {
@@ -210,12 +229,9 @@ func startGraceful(srv *http.Server, cfg *gracefulConfig) (*Serving, error) {
 	}
 }
 
-// runHooks runs the hooks in order on one goroutine and stops waiting for
-// them when ctx ends.
-func runHooks(ctx context.Context, hooks []ShutdownHook) []error {
-	if len(hooks) == 0 {
-		return nil
-	}
+// startHooks runs the hooks in order on one goroutine, which ends when the
+// last hook returns; it stops calling hooks once ctx ends.
+func startHooks(ctx context.Context, hooks []ShutdownHook) <-chan []error {
 	done := make(chan []error, 1)
 	go func() {
 		var errs []error
@@ -229,16 +245,5 @@ func runHooks(ctx context.Context, hooks []ShutdownHook) []error {
 		}
 		done <- errs
 	}()
-	select {
-	case errs := <-done:
-		return errs
-	case <-ctx.Done():
-		// Give hooks that honour ctx the chance to report.
-		select {
-		case errs := <-done:
-			return errs
-		case <-time.After(10 * time.Millisecond):
-			return nil
-		}
-	}
+	return done
 }
