@@ -1,0 +1,23 @@
+package eventstore_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/eventstore/storetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestMemoryConformance(t *testing.T) {
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T, opts eventstore.Options) eventstore.Store {
+			m := eventstore.NewMemory(opts)
+			t.Cleanup(func() { _ = m.Close() })
+			return m
+		},
+		Clock: true,
+	})
+}
