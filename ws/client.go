@@ -140,17 +140,19 @@ func (b Backoff) delay(n int) time.Duration {
 }
 
 // Redial keeps a client connection to url up until ctx is done: it dials,
-// runs the Session newSession returns for that attempt (attempt counts from
-// 0 and resets after a successful dial), and when the connection ends, waits
-// per b and dials again. When ctx is done it closes the current connection
+// runs the Session newSession returns for that attempt, and when the connection ends, waits
+// per b and dials again. attempt is the number of consecutive failed dials
+// before this one; the wait grows with it and starts over after a
+// successful connection. When ctx is done it closes the current connection
 // with 1001, waits for its OnClose, and returns ctx.Err().
 func Redial[I, O any](ctx context.Context, url string, c codec.Codec[I, O], newSession func(attempt int) Session[I, O], opts *DialOptions, b Backoff) error {
 	b = b.withDefaults()
 	var d dialer
 	d.init(opts)
-	failures := 0
+	failures := 0 // consecutive failed dials
 	for {
 		conn, err := dialWith(ctx, &d, url, c, newSession(failures))
+		var wait time.Duration
 		if err == nil {
 			failures = 0
 			select {
@@ -160,6 +162,7 @@ func Redial[I, O any](ctx context.Context, url string, c codec.Codec[I, O], newS
 				<-conn.Done()
 				return ctx.Err()
 			}
+			wait = b.delay(0)
 		} else {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -167,9 +170,10 @@ func Redial[I, O any](ctx context.Context, url string, c codec.Codec[I, O], newS
 			if l := d.env.opts.Logger; l != nil {
 				l.Debug("ws: redial failed", "url", url, "err", err)
 			}
+			wait = b.delay(failures)
+			failures++
 		}
-		t := time.NewTimer(b.delay(failures))
-		failures++
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
