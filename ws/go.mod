@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/streamkit-dev/streamkit/codec v0.0.0
+	github.com/streamkit-dev/streamkit/httpx v0.0.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
 )
@@ -12,3 +13,5 @@ require (
 require go.yaml.in/yaml/v3 v3.0.5 // indirect
 
 replace github.com/streamkit-dev/streamkit/codec => ../codec
+
+replace github.com/streamkit-dev/streamkit/httpx => ../httpx
