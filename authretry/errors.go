@@ -141,7 +141,13 @@ func readError(resp *http.Response, secrets ...string) *Error {
 		}
 		_ = err // a body cut short by the network is still worth reporting
 		_ = resp.Body.Close()
+		if e.Truncated {
+			body = cutSecretPrefix(body, secrets)
+		}
 		e.Body = redactBody(body, secrets)
+		if len(e.Body) > MaxErrorBodySize { // "[REDACTED]" can be longer than what it replaced
+			e.Body = e.Body[:MaxErrorBodySize]
+		}
 	}
 	e.Challenges, e.ChallengeErr = Challenges(resp.Header)
 	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -160,6 +166,24 @@ func tokenFromHeader(v string) string {
 const redacted = "[REDACTED]"
 
 var bearerPattern = regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*`)
+
+// cutSecretPrefix drops a tail of body that is the start of a secret: the
+// cut at MaxErrorBodySize may have split a token, and exact-match redaction
+// would miss the half that remains.
+func cutSecretPrefix(body []byte, secrets []string) []byte {
+	for _, t := range secrets {
+		if len(t) < 8 {
+			continue
+		}
+		for n := min(len(t)-1, len(body)); n >= 4; n-- {
+			if string(body[len(body)-n:]) == t[:n] {
+				body = append(body[:len(body)-n:len(body)-n], redacted...)
+				break
+			}
+		}
+	}
+	return body
+}
 
 func redactBody(b []byte, secrets []string) []byte {
 	return []byte(redactString(string(b), secrets))
