@@ -4,6 +4,12 @@ go 1.25.0
 
 require github.com/streamkit-dev/streamkit/codec v0.0.0
 
-require google.golang.org/protobuf v1.36.12
+require (
+	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
+	google.golang.org/protobuf v1.36.12
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
 
 replace github.com/streamkit-dev/streamkit/codec => ..

@@ -74,7 +74,9 @@ func (c ProtoJSONCodec[I, O, PI, PO]) Decode(data []byte, t codec.MessageType) (
 }
 
 // Encode marshals m in the protobuf JSON mapping, as a Text frame. A nil
-// message encodes as an empty one ("{}"), as protojson.Marshal does.
+// message encodes as an empty one ("{}" for most messages), as
+// protojson.Marshal does; a message that cannot be written as JSON (a
+// google.protobuf.Value with no kind set, invalid UTF-8) is an error.
 func (c ProtoJSONCodec[I, O, PI, PO]) Encode(m PO) ([]byte, codec.MessageType, error) {
 	b, err := c.MarshalOptions.Marshal(m)
 	if err != nil {
