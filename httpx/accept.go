@@ -168,12 +168,12 @@ func parseAccept(h string) []MediaRange {
 	p := acceptParser{s: h}
 	for !p.eof() && len(out) < maxAcceptRanges {
 		p.skipOWS()
+		if p.eof() {
+			break
+		}
 		if p.peek() == ',' {
 			p.i++
 			continue
-		}
-		if p.eof() {
-			break
 		}
 		r, ok := p.mediaRange()
 		p.skipOWS()
