@@ -1,6 +1,7 @@
 package eventstore_test
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -9,7 +10,12 @@ import (
 	"github.com/streamkit-dev/streamkit/eventstore/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashChildEnv); dir != "" {
+		crashChild(dir) // the child side of TestFileCrash; never returns
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestMemoryConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{
