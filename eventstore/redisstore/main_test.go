@@ -40,7 +40,16 @@ func (r mainRun) Run() int {
 	return code
 }
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(mainRun{m}) }
+// quiet drops go-redis's own log lines (failed dials while a test has the
+// server down on purpose).
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quiet{})
+	goleak.VerifyTestMain(mainRun{m})
+}
 
 var prefixes atomic.Int64
 

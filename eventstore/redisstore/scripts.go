@@ -10,10 +10,10 @@ import "github.com/redis/go-redis/v9"
 // Every script takes the same KEYS:
 //
 //	KEYS[1] the stream        <prefix>s:<name>
-//	KEYS[2] streams zset      <prefix>streams   member name, score = ms of its newest ID
+//	KEYS[2] streams zset      <prefix>streams   member name, score = append counter at its last append (LRU)
 //	KEYS[3] bytes hash        <prefix>bytes     name -> bytes held
 //	KEYS[4] last hash         <prefix>last      name -> newest ID ever appended
-//	KEYS[5] stats hash        <prefix>stats     "bytes", "events" held in total, "last" ID handed out
+//	KEYS[5] stats hash        <prefix>stats     "bytes", "events" held in total, "last" ID handed out, "n" appends
 //
 // and ARGV[1] = stream name, ARGV[2] = key prefix (to reach other streams
 // when a store-wide bound evicts them), ARGV[3] = now in ms ("" for the Redis
@@ -166,12 +166,12 @@ if typ == '' then
 else
   redis.call('XADD', sk, id, 'p', prev, 'd', data, 't', typ)
 end
-local idms = parse(id)
 redis.call('HSET', lk, name, id)
 redis.call('HINCRBY', bk, name, size)
 redis.call('HINCRBY', stk, 'events', 1)
 redis.call('HINCRBY', stk, 'bytes', size)
-redis.call('ZADD', zk, idms, name)
+-- The LRU order of streams: a store-wide append counter (milliseconds tie).
+redis.call('ZADD', zk, redis.call('HINCRBY', stk, 'n', 1), name)
 
 -- MaxEventsPerStream
 local len = redis.call('XLEN', sk)
@@ -188,9 +188,14 @@ end
 agetrim(name)
 local cutoff = now - maxage
 if cutoff > 0 then
-  local idle = redis.call('ZRANGEBYSCORE', zk, '-inf', '(' .. string.format('%d', cutoff), 'LIMIT', 0, 8)
+  -- the least recently appended streams hold the oldest newest-IDs
+  local idle = redis.call('ZRANGE', zk, 0, 7)
   for _, v in ipairs(idle) do
-    if v ~= name then drop(v, ` + reasonAge + `) end
+    if v ~= name then
+      local l = redis.call('HGET', lk, v)
+      if l == false or parse(l) >= cutoff then break end
+      drop(v, ` + reasonAge + `)
+    end
   end
 end
 
@@ -268,6 +273,9 @@ if mode == 'since' then
   return result('ok', last, es)
 end
 
+if pos == '18446744073709551615-18446744073709551615' then
+  return gap() -- eventstore.Tail: no entry can follow it
+end
 if pos == '0-0' then
   return result('ok', last, redis.call('XRANGE', sk, '-', '+', 'COUNT', limit))
 end

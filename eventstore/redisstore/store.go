@@ -180,8 +180,12 @@ func (s *Store) checkAppend(stream, typ string, data []byte) error {
 	if err := s.check(stream); err != nil {
 		return err
 	}
-	if size := len(stream) + len(typ) + len(data); size > s.lim.MaxEventSize {
+	size := len(stream) + len(typ) + len(data)
+	if size > s.lim.MaxEventSize {
 		return fmt.Errorf("%w: %d bytes, MaxEventSize is %d", eventstore.ErrTooLarge, size, s.lim.MaxEventSize)
+	}
+	if int64(size) > s.lim.MaxBytes {
+		return fmt.Errorf("%w: %d bytes, MaxBytes is %d", eventstore.ErrTooLarge, size, s.lim.MaxBytes)
 	}
 	return nil
 }
@@ -372,9 +376,6 @@ func scriptEntry(stream string, e any) (eventstore.Event, error) {
 // ReadAfter implements [eventstore.Store]: one round trip, an exclusive
 // XRANGE from after plus an O(1) check that after is resumable.
 func (s *Store) ReadAfter(ctx context.Context, stream string, after eventstore.ID, limit int) ([]eventstore.Event, error) {
-	if after == eventstore.Tail {
-		return nil, &eventstore.GapError{Stream: stream, After: after}
-	}
 	evs, _, err := s.read(ctx, stream, "after", after, limit)
 	return evs, err
 }
