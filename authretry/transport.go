@@ -120,11 +120,11 @@ type Transport struct {
 	refreshes, stepUps, authRetries, waits atomic.Int64
 }
 
-// call is one shared refresh or step-up; done closes when token/err are set.
+// call is one shared refresh or step-up; done closes once err is set (the
+// new token is installed in the Transport before that).
 type call struct {
 	stale string
 	done  chan struct{}
-	token string
 	err   error
 }
 
