@@ -174,6 +174,7 @@ type core struct {
 	streams map[string]*stream
 	lruHead *stream // least recently appended
 	lruTail *stream
+	sweep   *stream // next stream the append-time age sweep visits
 	events  int64
 	bytes   int64
 	created chan struct{} // closed when a stream is created; nil while nobody waits
@@ -254,6 +255,9 @@ func (c *core) expire(s *stream, nowMs uint64, l *evictList) {
 func (c *core) nowMs() uint64 { return uint64(max(c.opts.Now().UnixMilli(), 0)) }
 
 func (c *core) lruRemove(s *stream) {
+	if c.sweep == s {
+		c.sweep = s.next
+	}
 	if s.prev != nil {
 		s.prev.next = s.next
 	} else {
@@ -370,10 +374,16 @@ func (c *core) insert(name string, id ID, typ string, data []byte, nowMs uint64,
 		}
 		c.evictOldest(o, EvictBytes, l)
 	}
-	// Age: streams nobody appends to drift to the LRU head; expire a couple
-	// of them per append so their memory goes back without a goroutine.
-	for i, o := 0, c.lruHead; i < 2 && o != nil && o != s; i, o = i+1, o.next {
-		c.expire(o, nowMs, l)
+	// Age: visit two other streams per append, round robin, so that the
+	// memory of idle streams goes back without a goroutine.
+	for range 2 {
+		if c.sweep == nil {
+			c.sweep = c.lruHead
+		}
+		if c.sweep != s {
+			c.expire(c.sweep, nowMs, l)
+		}
+		c.sweep = c.sweep.next
 	}
 	s.signal()
 	return Event{Stream: s.name, ID: id, Type: typ, Data: data, Time: id.Time()}
