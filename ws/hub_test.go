@@ -198,9 +198,8 @@ func TestHubCompressedBroadcast(t *testing.T) {
 func TestHubConcurrentUse(t *testing.T) {
 	hub, _, url, joined := hubServer(t, &Options{SendQueue: 10000})
 	var conns []*jsonConn
-	var clients []*websocket.Conn
 	for range 5 {
-		clients = append(clients, rawDial(t, url, nil))
+		rawDial(t, url, nil)
 		conns = append(conns, <-joined)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
