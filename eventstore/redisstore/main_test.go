@@ -67,6 +67,9 @@ func client(t *testing.T, srv *redistest.Server) *redis.Client {
 		MinRetryBackoff: 10 * time.Millisecond,
 		MaxRetryBackoff: 50 * time.Millisecond,
 		DialTimeout:     2 * time.Second,
+		// Fail fast while a test has the server down on purpose.
+		DialerRetries:      2,
+		DialerRetryTimeout: 20 * time.Millisecond,
 	})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
