@@ -194,6 +194,14 @@ func (f *File) recover() error {
 		}
 		f.recovery.Segments++
 		hdrLast, ok := decodeSegHeader(b)
+		if !ok && len(b) < segHeaderLen && path == names[len(names)-1] {
+			// A crash while the newest segment was being created.
+			f.recovery.TruncatedBytes += int64(len(b))
+			if err := os.Remove(path); err != nil {
+				return err
+			}
+			continue
+		}
 		if !ok {
 			f.recovery.CorruptFiles++
 			f.logf("eventstore: segment header unreadable; set aside", "path", path)

@@ -393,3 +393,36 @@ func runCrashChild(t *testing.T, dir string, killAfter int) []ackedEvent {
 	require.GreaterOrEqual(t, len(acked), killAfter)
 	return acked
 }
+
+func TestFileTornSegmentHeader(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := openFile(t, dir, eventstore.FileOptions{})
+	ev, err := f.Append(ctx, "s", "", []byte("kept"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	// A crash right after creating the next segment, before its header.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "0000000000000001.seg"), []byte("SKEV"), 0o644))
+	g := openFile(t, dir, eventstore.FileOptions{})
+	assert.Equal(t, []eventstore.Event{ev}, readAll(t, g, "s"))
+	assert.Equal(t, int64(4), g.Recovery().TruncatedBytes)
+	next, err := g.Append(ctx, "s", "", []byte("next"))
+	require.NoError(t, err)
+	assert.True(t, ev.ID.Less(next.ID))
+	require.NoError(t, g.Close())
+
+	// An older segment with a damaged header is set aside, not served.
+	segs := segments(t, dir)
+	require.NotEmpty(t, segs)
+	b, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	b[0] = 'X'
+	require.NoError(t, os.WriteFile(segs[0], b, 0o644))
+	h := openFile(t, dir, eventstore.FileOptions{SegmentBytes: 64})
+	assert.Equal(t, 1, h.Recovery().CorruptFiles)
+	for _, e := range readAll(t, h, "s") {
+		assert.Contains(t, []string{"kept", "next"}, string(e.Data))
+	}
+	_, err = os.Stat(segs[0] + ".corrupt")
+	require.NoError(t, err)
+}
