@@ -93,11 +93,12 @@
 // Transport refuses it again on its own for clients that lack the policy.
 // A 401 or 403 from another origin never triggers a refresh or a step-up.
 //
-// Redaction. An [*Error] never holds the token: its Body and Header have
-// every token the Transport knows (the one sent and the current one) and
-// anything shaped like "Bearer <token68>" replaced by "[REDACTED]", and
-// Authorization, Proxy-Authorization, Cookie and Set-Cookie header values
-// are replaced outright. Error.URL drops the query, fragment and user info.
+// Redaction. An [*Error] never holds the token: every token the Transport
+// knows (the one sent and the current one) is replaced by "[REDACTED]" in
+// Body, in Header values and in the parsed Challenges; Body also loses
+// anything shaped like "Bearer <token68>"; Authorization,
+// Proxy-Authorization, Cookie and Set-Cookie header values are replaced
+// outright. A token split by the MaxErrorBodySize cut is removed too. Error.URL drops the query, fragment and user info.
 // Note that http.Client wraps RoundTrip errors in a *url.Error that quotes
 // the request URL as given, query included: do not put tokens in URLs. Debug
 // logs (Config.Logger) carry the origin, method and redacted URL only.

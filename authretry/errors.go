@@ -38,9 +38,10 @@ var (
 
 // Error is a failed response, read into memory: at most MaxErrorBodySize
 // bytes of the body, the header and the parsed WWW-Authenticate challenges.
-// Tokens are redacted: Body has every bearer token it knows of replaced by
-// "[REDACTED]", Header has no Authorization, Cookie or Set-Cookie values,
-// and URL has no query, fragment or user info.
+// Tokens are redacted: Body, Header values and Challenges have every bearer
+// token it knows of replaced by "[REDACTED]" (Body also anything shaped like
+// "Bearer <token>"), Header has no Authorization, Cookie or Set-Cookie
+// values, and URL has no query, fragment or user info.
 //
 // Unwrap returns the sentinel (ErrUnauthorized, ErrStepUpRepeated, ...) and
 // the cause (for example the refresh hook's error), so errors.Is and
@@ -150,6 +151,13 @@ func readError(resp *http.Response, secrets ...string) *Error {
 		}
 	}
 	e.Challenges, e.ChallengeErr = Challenges(resp.Header)
+	for i := range e.Challenges {
+		c := &e.Challenges[i]
+		c.Token68 = redactSecrets(c.Token68, secrets)
+		for j := range c.Params {
+			c.Params[j].Value = redactSecrets(c.Params[j].Value, secrets)
+		}
+	}
 	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = d
 	}
@@ -189,14 +197,23 @@ func redactBody(b []byte, secrets []string) []byte {
 	return []byte(redactString(string(b), secrets))
 }
 
+// redactString replaces the known secrets and anything shaped like
+// "Bearer <token68>": for free text such as bodies.
 func redactString(s string, secrets []string) string {
+	return bearerPattern.ReplaceAllString(redactSecrets(s, secrets), "${1}"+redacted)
+}
+
+// redactSecrets replaces the known secrets only: for header values, where
+// the "Bearer <token68>" shape also matches a challenge such as
+// `Bearer realm="x"`.
+func redactSecrets(s string, secrets []string) string {
 	for _, t := range secrets {
 		// Very short "tokens" would redact ordinary words; real tokens are long.
 		if len(t) >= 8 {
 			s = strings.ReplaceAll(s, t, redacted)
 		}
 	}
-	return bearerPattern.ReplaceAllString(s, "${1}"+redacted)
+	return s
 }
 
 var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"}
@@ -208,7 +225,7 @@ func redactHeader(h http.Header, secrets []string) http.Header {
 	}
 	for k, vs := range out {
 		for i, v := range vs {
-			vs[i] = redactString(v, secrets)
+			vs[i] = redactSecrets(v, secrets)
 		}
 		out[k] = vs
 	}

@@ -36,7 +36,8 @@ func TestReadErrorTruncatesAndRedacts(t *testing.T) {
 	assert.NotContains(t, string(e.Body), secret)
 	assert.NotContains(t, string(e.Body), "abc.def")
 	assert.Contains(t, string(e.Body), "Bearer [REDACTED]")
-	assert.NotContains(t, strings.Join(e.Header.Values("Www-Authenticate"), ""), secret)
+	assert.Equal(t, []string{`Bearer error="invalid_token", error_description="token [REDACTED] expired"`}, e.Header.Values("Www-Authenticate"),
+		"the challenge header keeps its shape; only the token is replaced")
 	assert.Equal(t, []string{"[REDACTED]"}, e.Header.Values("Set-Cookie"))
 	assert.Equal(t, "https://api.example.com/p", e.URL)
 	assert.Equal(t, http.MethodPost, e.Method)
@@ -46,10 +47,10 @@ func TestReadErrorTruncatesAndRedacts(t *testing.T) {
 	assert.Contains(t, e.Error(), "authretry: HTTP error: POST https://api.example.com/p: 401 Unauthorized")
 	assert.NotContains(t, e.Error(), secret)
 	assert.NoError(t, e.ChallengeErr)
-	// The parsed challenge keeps the server's text; Header is the redacted copy.
 	b, ok := e.Bearer()
 	require.True(t, ok)
 	assert.Equal(t, ErrorInvalidToken, b.Error)
+	assert.Equal(t, "token [REDACTED] expired", b.ErrorDescription, "parsed challenge values are redacted too")
 }
 
 func TestReadErrorSecretSplitAtCut(t *testing.T) {
