@@ -265,3 +265,21 @@ func ExampleFetchResourceMetadata() {
 	fmt.Println(md.AuthorizationServers, md.ScopesSupported)
 	// Output: [https://auth.example.com] [read admin]
 }
+
+// Challenges reads every WWW-Authenticate line of a header.
+func ExampleChallenges() {
+	h := http.Header{}
+	h.Add("WWW-Authenticate", `Basic realm="legacy"`)
+	h.Add("WWW-Authenticate", `Bearer resource_metadata="https://api.example.com/.well-known/oauth-protected-resource"`)
+	cs, err := authretry.Challenges(h)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range cs {
+		if b, ok := c.Bearer(); ok {
+			fmt.Println(b.ResourceMetadata)
+		}
+	}
+	// Output: https://api.example.com/.well-known/oauth-protected-resource
+}
