@@ -129,6 +129,9 @@ func WithTLS(certFile, keyFile string) GracefulOption {
 //
 // A hook that ignores its context is not waited for past the deadline: it
 // keeps running in the background while the server is closed.
+//
+// Close does not close hijacked connections (WebSocket): the module that
+// hijacked them must end them, from a shutdown hook.
 func ListenAndServeGraceful(srv *http.Server, opts ...GracefulOption) error {
 	cfg := gracefulConfig{
 		drain:   DefaultDrainTimeout,
@@ -189,11 +192,16 @@ func ListenAndServeGraceful(srv *http.Server, opts ...GracefulOption) error {
 	case <-ctx.Done():
 	}
 	if ctx.Err() == nil {
-		if err := srv.Shutdown(ctx); err == nil {
+		// Shutdown fails either because ctx ended (then Close below) or
+		// because closing a listener failed after draining.
+		if err := srv.Shutdown(ctx); err == nil || ctx.Err() == nil {
+			if err != nil {
+				err = fmt.Errorf("httpx: shutdown: %w", err)
+			}
 			cancel(nil)
 			<-watcherDone
 			<-s.Done()
-			return errors.Join(append(errs, s.Wait())...)
+			return errors.Join(append(errs, err, s.Wait())...)
 		}
 	}
 	closeErr := srv.Close()

@@ -107,14 +107,20 @@ func WaitForURL(ctx context.Context, url string, opts ...WaitOption) error {
 
 	delay := cfg.initial
 	var timer *time.Timer
+	var lastErr error
 	for try := 1; ; try++ {
 		err := probe(ctx, client, url, cfg.tryTimeout, cfg.validate)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("httpx: wait for %s: %w after %d tries; last error: %w", url, ctx.Err(), try, err)
+			// A probe cut short by ctx says less than the one before it.
+			if lastErr == nil {
+				lastErr = err
+			}
+			return fmt.Errorf("httpx: wait for %s: %w after %d tries; last error: %w", url, ctx.Err(), try, lastErr)
 		}
+		lastErr = err
 		if timer == nil {
 			timer = time.NewTimer(delay)
 			defer timer.Stop()
@@ -123,7 +129,7 @@ func WaitForURL(ctx context.Context, url string, opts ...WaitOption) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("httpx: wait for %s: %w after %d tries; last error: %w", url, ctx.Err(), try, err)
+			return fmt.Errorf("httpx: wait for %s: %w after %d tries; last error: %w", url, ctx.Err(), try, lastErr)
 		case <-timer.C:
 		}
 		delay = min(delay*2, cfg.max)

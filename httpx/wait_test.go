@@ -70,9 +70,9 @@ func TestWaitForURLVerifiesTLS(t *testing.T) {
 	ts.StartTLS()
 	defer ts.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	err := WaitForURL(ctx, ts.URL)
+	err := WaitForURL(ctx, ts.URL, WithBackoff(10*time.Millisecond, 100*time.Millisecond))
 	require.Error(t, err, "an untrusted certificate never passes")
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	var uae x509.UnknownAuthorityError
@@ -160,5 +160,27 @@ func TestWaitForURLTryTimeoutFakeClock(t *testing.T) {
 			WithTryTimeout(2*time.Second), WithBackoff(100*time.Millisecond, 0))
 		require.NoError(t, err)
 		assert.Equal(t, []time.Duration{0, 2100 * time.Millisecond}, at)
+	})
+}
+
+func TestWaitForURLProbeCutByContextKeepsEarlierError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tries := 0
+		rt := fakeRT(func(r *http.Request) (*http.Response, error) {
+			tries++
+			if tries == 1 {
+				return status(http.StatusBadGateway), nil
+			}
+			<-r.Context().Done() // hangs until the overall wait ends
+			return nil, r.Context().Err()
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := WaitForURL(ctx, "http://svc/", WithWaitClient(&http.Client{Transport: rt}))
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		var se *HTTPStatusError
+		require.ErrorAs(t, err, &se, "the informative error from the completed probe: %v", err)
+		assert.Equal(t, http.StatusBadGateway, se.StatusCode)
+		assert.Equal(t, 2, tries)
 	})
 }
