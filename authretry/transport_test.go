@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -511,4 +512,36 @@ func mustReq(t *testing.T, u string) *http.Request {
 	r, err := http.NewRequest(http.MethodGet, u, nil)
 	require.NoError(t, err)
 	return r
+}
+
+func TestDebugLogsCarryNoTokens(t *testing.T) {
+	srv := tokenServer(t, newToken, nil)
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	tr, err := NewTransport(Config{Origin: srv.URL, Base: newBase(t), Logger: logger,
+		Refresh: func(context.Context, string, Bearer) (string, error) { return newToken, nil }})
+	require.NoError(t, err)
+	tr.SetToken(oldToken)
+	assert.Equal(t, oldToken, tr.Token())
+	resp, err := tr.Client().Get(srv.URL + "/p?access_token=" + oldToken)
+	require.NoError(t, err)
+	resp.Body.Close()
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	assert.Contains(t, out, "authretry: refreshing token")
+	assert.NotContains(t, out, oldToken)
+	assert.NotContains(t, out, newToken)
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
