@@ -2,7 +2,10 @@ module github.com/streamkit-dev/streamkit/tools/bench
 
 go 1.25.0
 
-require github.com/stretchr/testify v1.12.1
+require (
+	github.com/streamkit-dev/streamkit/eventstore v0.0.0
+	github.com/stretchr/testify v1.12.1
+)
 
 require go.yaml.in/yaml/v3 v3.0.5 // indirect
 

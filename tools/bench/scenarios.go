@@ -5,5 +5,6 @@ package main
 // one line here.
 func scenarios() []Scenario {
 	var s []Scenario
+	s = append(s, eventstoreScenarios()...)
 	return s
 }
