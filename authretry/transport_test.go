@@ -127,16 +127,18 @@ func TestStale401AfterRefreshDoesNotRefreshAgain(t *testing.T) {
 
 func TestSharedRefreshSurvivesOneCallerCancelling(t *testing.T) {
 	var unauthorized atomic.Int64
-	twoWaiting := make(chan struct{})
+	twoSeen := make(chan struct{})
 	srv := tokenServer(t, newToken, func() {
 		if unauthorized.Add(1) == 2 {
-			close(twoWaiting)
+			close(twoSeen)
 		}
 	})
+	entered := make(chan struct{})
 	release := make(chan struct{})
 	hookErr := make(chan error, 1)
 	tr, err := NewTransport(Config{Origin: srv.URL, Base: newBase(t), Token: oldToken,
 		Refresh: func(ctx context.Context, _ string, _ Bearer) (string, error) {
+			close(entered)
 			<-release
 			hookErr <- ctx.Err()
 			return newToken, nil
@@ -144,9 +146,10 @@ func TestSharedRefreshSurvivesOneCallerCancelling(t *testing.T) {
 	require.NoError(t, err)
 	client := tr.Client()
 
+	// Caller A starts the shared refresh (its context is the parent of the
+	// hook's), then B joins it, then A gives up.
 	ctxA, cancelA := context.WithCancel(context.Background())
 	resA := make(chan error, 1)
-	resB := make(chan *http.Response, 1)
 	go func() {
 		req, _ := http.NewRequestWithContext(ctxA, http.MethodGet, srv.URL, nil)
 		resp, err := client.Do(req)
@@ -155,18 +158,16 @@ func TestSharedRefreshSurvivesOneCallerCancelling(t *testing.T) {
 		}
 		resA <- err
 	}()
+	<-entered
+	resB := make(chan *http.Response, 1)
 	go func() {
 		resp, err := client.Get(srv.URL)
 		assert.NoError(t, err)
 		resB <- resp
 	}()
-	<-twoWaiting
-	// Give both callers a moment to join the refresh; the outcome does
-	// not depend on it (A joining late is also cancelled).
-	time.Sleep(20 * time.Millisecond)
+	<-twoSeen
 	cancelA()
-	errA := <-resA
-	require.ErrorIs(t, errA, context.Canceled)
+	require.ErrorIs(t, <-resA, context.Canceled, "A returns at once with its own context error")
 	close(release)
 	respB := <-resB
 	require.NotNil(t, respB)
@@ -174,6 +175,7 @@ func TestSharedRefreshSurvivesOneCallerCancelling(t *testing.T) {
 	assert.Equal(t, http.StatusOK, respB.StatusCode)
 	assert.NoError(t, <-hookErr, "the shared refresh's context must not be cancelled by caller A")
 	assert.EqualValues(t, 1, tr.Stats().Refreshes)
+	assert.Equal(t, newToken, tr.Token())
 }
 
 func TestSecond401IsTypedErrorWithRedactedBody(t *testing.T) {
