@@ -3,8 +3,12 @@ module github.com/streamkit-dev/streamkit/tools/bench
 go 1.25.0
 
 require (
+	github.com/coder/websocket v1.8.15
+	github.com/gorilla/websocket v1.5.3
+	github.com/olahol/melody v1.1.4
 	github.com/streamkit-dev/streamkit/authretry v0.0.0
 	github.com/streamkit-dev/streamkit/eventstore v0.0.0
+	github.com/streamkit-dev/streamkit/ws v0.0.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/oauth2 v0.36.0
 )
@@ -20,3 +24,5 @@ replace github.com/streamkit-dev/streamkit/codec/protocodec => ../../codec/proto
 replace github.com/streamkit-dev/streamkit/eventstore => ../../eventstore
 
 replace github.com/streamkit-dev/streamkit/httpx => ../../httpx
+
+replace github.com/streamkit-dev/streamkit/ws => ../../ws

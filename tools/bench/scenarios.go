@@ -7,5 +7,6 @@ func scenarios() []Scenario {
 	var s []Scenario
 	s = append(s, authretryScenarios()...)
 	s = append(s, eventstoreScenarios()...)
+	s = append(s, wsScenarios()...)
 	return s
 }

@@ -1,0 +1,381 @@
+package main
+
+// WebSocket scenarios: our ws module (gorilla underneath) against raw
+// gorilla/websocket written as its chat example teaches, olahol/melody and
+// coder/websocket. Each server runs in its own process (this binary,
+// re-executed with STREAMKIT_BENCH_WS_SERVER, see ws_server.go), pinned to
+// CPU 1 with taskset when there is one; this process is the load generator,
+// pinned to CPU 0. Every connection costs one file descriptor on each side,
+// so sizes stay under the 20,000 fds a process may hold here.
+//
+// Rows: idle RSS per connection (10,000 held), broadcast deliveries/s and
+// delivery p99 (100 x 128 B to 1,000 and 5,000 clients), echo p50/p99 (64 B,
+// 4 KiB, and 64 B with 5,000 idle connections open).
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+var wsPeers = []string{"gorilla", "melody", "coder"}
+
+func wsScenarios() []Scenario {
+	return []Scenario{{Name: "ws", Peers: strings.Join(wsPeers, ", "), Run: runWS}}
+}
+
+// wsSizes are the run's sizes; -short shrinks them to a smoke test.
+type wsSizes struct {
+	idle       int
+	bcast      []int
+	bcastMsgs  int
+	echoN      int
+	echoIdle   int
+	settleIdle time.Duration
+}
+
+func runWS(ctx context.Context, cfg Config) ([]Row, error) {
+	sz := wsSizes{idle: 10000, bcast: []int{1000, 5000}, bcastMsgs: 100, echoN: 20000, echoIdle: 5000, settleIdle: time.Second}
+	if cfg.Short {
+		sz = wsSizes{idle: 50, bcast: []int{20}, bcastMsgs: 5, echoN: 50, echoIdle: 20, settleIdle: 10 * time.Millisecond}
+	}
+	pinSelf()
+	impls := append([]string{"streamkit"}, wsPeers...)
+	results := map[string]map[string]float64{} // metric -> impl -> value
+	set := func(metric, impl string, v float64) {
+		if results[metric] == nil {
+			results[metric] = map[string]float64{}
+		}
+		results[metric][impl] = v
+	}
+	var metrics []string
+	add := func(m string) {
+		if !slices.Contains(metrics, m) {
+			metrics = append(metrics, m)
+		}
+	}
+	for _, impl := range impls {
+		// Idle memory.
+		kb, err := wsIdle(ctx, impl, sz.idle, sz.settleIdle)
+		if err != nil {
+			return nil, fmt.Errorf("%s idle: %w", impl, err)
+		}
+		m := fmt.Sprintf("idle KB/conn (%d conns)", sz.idle)
+		add(m)
+		set(m, impl, kb)
+
+		for _, n := range sz.bcast {
+			rate, p99, dropped, err := wsBroadcast(ctx, impl, n, sz.bcastMsgs, 128)
+			if err != nil {
+				return nil, fmt.Errorf("%s broadcast %d: %w", impl, n, err)
+			}
+			m1 := fmt.Sprintf("broadcast %dx128B to %d: deliveries/s", sz.bcastMsgs, n)
+			m2 := fmt.Sprintf("broadcast %dx128B to %d: p99 ms", sz.bcastMsgs, n)
+			m3 := fmt.Sprintf("broadcast %dx128B to %d: dropped", sz.bcastMsgs, n)
+			add(m1)
+			add(m2)
+			add(m3)
+			set(m1, impl, rate)
+			set(m2, impl, p99)
+			set(m3, impl, float64(dropped))
+		}
+
+		for _, e := range []struct {
+			size, idle int
+		}{{64, 0}, {4096, 0}, {64, sz.echoIdle}} {
+			p50, p99, err := wsEcho(ctx, impl, e.size, sz.echoN, e.idle)
+			if err != nil {
+				return nil, fmt.Errorf("%s echo %d: %w", impl, e.size, err)
+			}
+			label := fmt.Sprintf("echo %dB", e.size)
+			if e.idle > 0 {
+				label += fmt.Sprintf(" (+%d idle)", e.idle)
+			}
+			add(label + " p50 µs")
+			add(label + " p99 µs")
+			set(label+" p50 µs", impl, p50)
+			set(label+" p99 µs", impl, p99)
+		}
+	}
+	var rows []Row
+	for _, m := range metrics {
+		goal := Lower
+		if strings.Contains(m, "deliveries/s") {
+			goal = Higher
+		}
+		for _, p := range wsPeers {
+			rows = append(rows, Row{Scenario: "ws", Metric: m, Goal: goal, Ours: results[m]["streamkit"], Peer: p, PeerVal: results[m][p]})
+		}
+	}
+	return rows, nil
+}
+
+// pinSelf puts the load generator on CPU 0 (the server gets CPU 1).
+func pinSelf() {
+	if _, err := exec.LookPath("taskset"); err == nil {
+		_ = exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).Run()
+	}
+}
+
+// wsProc is a running server process.
+type wsProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addr  string
+}
+
+func startWSServer(impl string) (*wsProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var cmd *exec.Cmd
+	if _, err := exec.LookPath("taskset"); err == nil {
+		cmd = exec.Command("taskset", "-c", "1", exe)
+	} else {
+		cmd = exec.Command(exe)
+	}
+	cmd.Env = append(os.Environ(), wsServerEnv+"="+impl)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("server %s did not start: %w", impl, err)
+	}
+	return &wsProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line)}, nil
+}
+
+func (p *wsProc) stop() {
+	_ = p.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (p *wsProc) stats() (wsStats, error) {
+	var s wsStats
+	resp, err := http.Get("http://" + p.addr + "/stats")
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+// waitConns waits until the server reports n connections.
+func (p *wsProc) waitConns(n int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		s, err := p.stats()
+		if err != nil {
+			return err
+		}
+		if s.Conns == n {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("server never reported %d connections", n)
+}
+
+// wsClients is the load generator's connections; each has a reader.
+type wsClients struct {
+	conns []*websocket.Conn
+	wg    sync.WaitGroup
+}
+
+// dialMany opens n connections; onMsg (if not nil) sees every message.
+func dialMany(ctx context.Context, addr string, n int, onMsg func(i int, data []byte)) (*wsClients, error) {
+	cs := &wsClients{}
+	d := websocket.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024, HandshakeTimeout: 30 * time.Second}
+	for i := range n {
+		c, _, err := d.DialContext(ctx, "ws://"+addr+"/ws", nil)
+		if err != nil {
+			cs.close()
+			return nil, fmt.Errorf("dial %d of %d: %w", i+1, n, err)
+		}
+		cs.conns = append(cs.conns, c)
+		cs.wg.Go(func() {
+			for {
+				_, data, err := c.ReadMessage()
+				if err != nil {
+					return
+				}
+				if onMsg != nil {
+					onMsg(i, data)
+				}
+			}
+		})
+	}
+	return cs, nil
+}
+
+func (cs *wsClients) close() {
+	for _, c := range cs.conns {
+		_ = c.Close()
+	}
+	cs.wg.Wait()
+}
+
+// wsIdle measures the server's RSS growth per idle connection.
+func wsIdle(ctx context.Context, impl string, n int, settle time.Duration) (float64, error) {
+	p, err := startWSServer(impl)
+	if err != nil {
+		return 0, err
+	}
+	defer p.stop()
+	before, err := p.stats()
+	if err != nil {
+		return 0, err
+	}
+	cs, err := dialMany(ctx, p.addr, n, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer cs.close()
+	if err := p.waitConns(n); err != nil {
+		return 0, err
+	}
+	time.Sleep(settle)
+	after, err := p.stats()
+	if err != nil {
+		return 0, err
+	}
+	return float64(int64(after.RSS)-int64(before.RSS)) / float64(n) / 1024, nil
+}
+
+// wsBroadcast has the server send msgs messages of size bytes to n clients
+// and measures deliveries/s (first send to last delivery), the p99 of the
+// per-delivery latency in ms, and how many deliveries never arrived.
+func wsBroadcast(ctx context.Context, impl string, n, msgs, size int) (rate, p99 float64, dropped int, err error) {
+	p, err := startWSServer(impl)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer p.stop()
+	total := n * msgs
+	var got atomic.Int64
+	lat := make([][]int64, n) // per client, so no lock is needed
+	for i := range lat {
+		lat[i] = make([]int64, 0, msgs)
+	}
+	var last atomic.Int64
+	done := make(chan struct{})
+	cs, err := dialMany(ctx, p.addr, n, func(i int, data []byte) {
+		now := time.Now().UnixNano()
+		if len(data) >= 8 {
+			lat[i] = append(lat[i], now-int64(binary.LittleEndian.Uint64(data)))
+		}
+		last.Store(now)
+		if got.Add(1) == int64(total) {
+			close(done)
+		}
+	})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer cs.close()
+	if err := p.waitConns(n); err != nil {
+		return 0, 0, 0, err
+	}
+	start := time.Now()
+	resp, err := http.Get(fmt.Sprintf("http://%s/broadcast?n=%d&size=%d", p.addr, msgs, size))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	resp.Body.Close()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+	case <-ctx.Done():
+		return 0, 0, 0, ctx.Err()
+	}
+	received := got.Load()
+	if received == 0 {
+		return 0, 0, total, errors.New("no message delivered")
+	}
+	elapsed := time.Duration(last.Load() - start.UnixNano())
+	var all []int64
+	for i := range lat {
+		all = append(all, lat[i]...)
+	}
+	slices.Sort(all)
+	p99 = float64(all[len(all)*99/100]) / 1e6
+	return float64(received) / elapsed.Seconds(), p99, total - int(received), nil
+}
+
+// wsEcho measures sequential round trips of size bytes with idle other
+// connections open.
+func wsEcho(ctx context.Context, impl string, size, n, idle int) (p50, p99 float64, err error) {
+	p, err := startWSServer(impl)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer p.stop()
+	if idle > 0 {
+		cs, err := dialMany(ctx, p.addr, idle, nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer cs.close()
+	}
+	d := websocket.Dialer{ReadBufferSize: 8192, WriteBufferSize: 8192}
+	c, _, err := d.DialContext(ctx, "ws://"+p.addr+"/ws", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	msg := make([]byte, size)
+	warm := min(n/10, 1000)
+	rtt := make([]time.Duration, 0, n)
+	for i := range n + warm {
+		t0 := time.Now()
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			return 0, 0, err
+		}
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(data) != size {
+			return 0, 0, fmt.Errorf("echo returned %d bytes, want %d", len(data), size)
+		}
+		if i >= warm {
+			rtt = append(rtt, time.Since(t0))
+		}
+	}
+	slices.Sort(rtt)
+	return float64(rtt[len(rtt)/2].Nanoseconds()) / 1e3, float64(rtt[len(rtt)*99/100].Nanoseconds()) / 1e3, nil
+}
