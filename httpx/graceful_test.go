@@ -3,6 +3,7 @@ package httpx
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -351,4 +352,33 @@ func TestGracefulDrainBoundFakeClock(t *testing.T) {
 			wg.Wait()
 		})
 	}
+}
+
+func TestGracefulHTTP2StreamsForceCloseAtDrainBound(t *testing.T) {
+	certFile, keyFile, pool := testCert(t)
+	var wg sync.WaitGroup
+	srv := &http.Server{Addr: "127.0.0.1:0", Handler: streamHandlers(&wg, nil)}
+	ctx, cancel := context.WithCancel(context.Background())
+	const drain = 500 * time.Millisecond
+	run := runGraceful(srv, WithContext(ctx), WithSignals(), WithDrainTimeout(drain), WithTLS(certFile, keyFile))
+	s := <-run.ready
+
+	tr := &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr}
+	resp, err := c.Get(s.URL() + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 2, resp.ProtoMajor, "served over HTTP/2")
+	streams := []<-chan streamEnd{openStream(t, c, s.URL()+"/ctx"), openStream(t, c, s.URL()+"/ignore")}
+
+	start := time.Now()
+	cancel()
+	err = waitErr(t, run.done, drain+20*time.Second)
+	assert.ErrorIs(t, err, ErrDrainTimeout)
+	assert.Less(t, time.Since(start), drain+15*time.Second)
+	for _, st := range streams {
+		assert.Error(t, (<-st).err)
+	}
+	wg.Wait()
 }
