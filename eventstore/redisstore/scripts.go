@@ -69,11 +69,13 @@ end
 
 -- evictions, five values each: name, reason, events, bytes, through
 local evs = {}
+local total = 0 -- bytes held by the store, when a script tracks it
 local function account(vname, reason, n, bytes, through)
   if n <= 0 then return end
   redis.call('HINCRBY', stk, 'events', -n)
   redis.call('HINCRBY', stk, 'bytes', -bytes)
   redis.call('HINCRBY', bk, vname, -bytes)
+  total = total - bytes
   evs[#evs + 1] = vname
   evs[#evs + 1] = reason
   evs[#evs + 1] = n
@@ -169,9 +171,10 @@ end
 redis.call('HSET', lk, name, id)
 redis.call('HINCRBY', bk, name, size)
 redis.call('HINCRBY', stk, 'events', 1)
-redis.call('HINCRBY', stk, 'bytes', size)
+total = redis.call('HINCRBY', stk, 'bytes', size)
 -- The LRU order of streams: a store-wide append counter (milliseconds tie).
-redis.call('ZADD', zk, redis.call('HINCRBY', stk, 'n', 1), name)
+local n = redis.call('HINCRBY', stk, 'n', 1)
+redis.call('ZADD', zk, n, name)
 
 -- MaxEventsPerStream
 local len = redis.call('XLEN', sk)
@@ -212,7 +215,6 @@ end
 
 -- MaxBytes: the oldest events of the least recently appended streams first,
 -- never the event just appended.
-local total = tonumber(redis.call('HGET', stk, 'bytes') or '0')
 local idx = 0
 while total > maxbytes do
   local m = redis.call('ZRANGE', zk, idx, idx)
@@ -232,7 +234,6 @@ while total > maxbytes do
     if n == 0 then break end
     redis.call('XTRIM', vk, 'MINID', '=', nextid(through))
     account(v, ` + reasonBytes + `, n, bytes, through)
-    total = total - bytes
   end
   idx = idx + 1
 end
