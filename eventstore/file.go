@@ -448,15 +448,22 @@ func (f *File) syncLoop() {
 			return
 		case <-t.C:
 		}
+		// fsync without the lock, so appends go on meanwhile. A segment
+		// that rolls concurrently is synced by the roll itself.
 		f.c.mu.Lock()
-		if f.dirty && f.active != nil && f.failed == nil {
-			if err := f.active.Sync(); err != nil {
-				f.failed = fmt.Errorf("%w: fsync: %w", ErrUnavailable, err)
-				f.logf("eventstore: fsync failed; store is read-only", "err", err)
-			}
-			f.dirty = false
-		}
+		a := f.active
+		due := f.dirty && a != nil && f.failed == nil
+		f.dirty = false
 		f.c.mu.Unlock()
+		if !due {
+			continue
+		}
+		if err := a.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+			f.c.mu.Lock()
+			f.failed = fmt.Errorf("%w: fsync: %w", ErrUnavailable, err)
+			f.c.mu.Unlock()
+			f.logf("eventstore: fsync failed; appends now fail", "err", err)
+		}
 	}
 }
 

@@ -426,3 +426,38 @@ func TestFileTornSegmentHeader(t *testing.T) {
 	_, err = os.Stat(segs[0] + ".corrupt")
 	require.NoError(t, err)
 }
+
+func TestFileOpenErrors(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(notDir, []byte("x"), 0o644))
+	_, err := eventstore.OpenFile(notDir, eventstore.FileOptions{})
+	require.ErrorIs(t, err, eventstore.ErrUnavailable)
+	assert.True(t, strings.HasPrefix(err.Error(), "eventstore: "), err.Error())
+	_, err = eventstore.OpenFile(t.TempDir(), eventstore.FileOptions{Sync: 9})
+	require.Error(t, err)
+}
+
+func TestFileSyncPolicyString(t *testing.T) {
+	assert.Equal(t, "always", eventstore.SyncAlways.String())
+	assert.Equal(t, "interval", eventstore.SyncInterval.String())
+	assert.Equal(t, "never", eventstore.SyncNever.String())
+	assert.Equal(t, "SyncPolicy(9)", eventstore.SyncPolicy(9).String())
+}
+
+// TestFileIntervalKeepsAppending checks that the background syncer runs
+// alongside appends and rolls (run under -race) and stops on Close.
+func TestFileIntervalKeepsAppending(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f := openFile(t, dir, eventstore.FileOptions{Sync: eventstore.SyncInterval, SyncEvery: time.Millisecond, SegmentBytes: 2048})
+	deadline := time.Now().Add(50 * time.Millisecond)
+	n := 0
+	for time.Now().Before(deadline) || n < 200 {
+		_, err := f.Append(ctx, "s", "", []byte(fmt.Sprintf("payload-%05d", n)))
+		require.NoError(t, err)
+		n++
+	}
+	require.NoError(t, f.Close())
+	g := openFile(t, dir, eventstore.FileOptions{})
+	assert.Len(t, readAll(t, g, "s"), n)
+}
