@@ -127,12 +127,21 @@ func newConn(nc net.Conn, br *bufio.Reader, server bool, cfg Config) (*Conn, err
 	if extra := cfg.ConnWindow - spdyDefaultWindow; extra > 0 {
 		b = spdy.AppendWindowUpdate(b, 0, uint32(extra))
 	}
-	if err := c.write(b); err != nil {
-		return nil, fmt.Errorf("httpstream: sending SETTINGS: %w", err)
-	}
+	// The read loop starts first: over an unbuffered carrier (net.Pipe) both
+	// ends write SETTINGS at once.
+	// wmu is held from before the goroutines start so that SETTINGS is the
+	// first frame on the wire.
+	c.wmu.Lock()
 	c.wg.Add(2)
 	go c.readLoop()
 	go c.ctrlLoop()
+	err := c.writeLocked(b)
+	c.wmu.Unlock()
+	if err != nil {
+		c.fail(err)
+		c.wg.Wait()
+		return nil, fmt.Errorf("httpstream: sending SETTINGS: %w", err)
+	}
 	if cfg.IdleTimeout > 0 {
 		c.SetIdleTimeout(cfg.IdleTimeout)
 	}
