@@ -166,10 +166,12 @@ func ListenAndServeGraceful(srv *http.Server, opts ...GracefulOption) error {
 	case <-sigCh:
 	}
 
-	ctx, cancel := context.WithCancelCause(context.Background())
+	// ctx carries the drain deadline (hooks can read their budget from it)
+	// and is canceled early by a second signal.
+	base, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	timer := time.AfterFunc(cfg.drain, func() { cancel(ErrDrainTimeout) })
-	defer timer.Stop()
+	ctx, stopDeadline := context.WithDeadlineCause(base, time.Now().Add(cfg.drain), ErrDrainTimeout)
+	defer stopDeadline()
 
 	// A second signal cuts the drain short. This goroutine ends when
 	// shutdown is over (ctx is canceled on return at the latest).

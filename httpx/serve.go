@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 )
 
 // Serving is a running server started by [ListenAndServeAsync],
@@ -31,7 +32,8 @@ func (s *Serving) Addr() net.Addr { return s.addr }
 
 // URL returns a base URL ("http://127.0.0.1:41234" or "https://...") that a
 // client on this machine can dial. A wildcard listen address (":0", "[::]:0")
-// is replaced by the loopback address of the same family.
+// is replaced by 127.0.0.1. For a non-TCP listener the host is the
+// listener address's String().
 func (s *Serving) URL() string {
 	host := s.addr.String()
 	if ta, ok := s.addr.(*net.TCPAddr); ok {
@@ -44,7 +46,7 @@ func (s *Serving) URL() string {
 			// loopback exists on every host that has networking at all.
 			ip = net.IPv4(127, 0, 0, 1)
 		}
-		host = net.JoinHostPort(ip.String(), fmt.Sprint(ta.Port))
+		host = net.JoinHostPort(ip.String(), strconv.Itoa(ta.Port))
 	}
 	return (&url.URL{Scheme: s.scheme, Host: host}).String()
 }
