@@ -143,58 +143,91 @@ const (
 	reasonDelete  = "6"
 )
 
-// appendScript: ARGV[5] type, ARGV[6] data, ARGV[7] MaxEventsPerStream,
-// ARGV[8] MaxBytes, ARGV[9] MaxStreams. Returns {id, evictions...}.
+// appendScript appends a batch of events, possibly to several streams, in
+// one atomic script: ARGV[5] MaxEventsPerStream, ARGV[6] MaxBytes, ARGV[7]
+// MaxStreams, ARGV[8] the number of events, then (stream, type, data) per
+// event. KEYS[1] is the first event's stream (it routes the call in a
+// cluster; the other streams share its slot through the prefix's hash tag).
+// Returns {id per event..., evictions...}.
+//
+// Per event it costs one XADD (and one HGET per stream); the bookkeeping and
+// the bounds are applied once per stream and once per batch.
 var appendScript = redis.NewScript(luaPrelude + `
-local typ, data = ARGV[5], ARGV[6]
-local maxlen, maxbytes, maxstreams = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-local size = #name + #typ + #data
+local maxlen, maxbytes, maxstreams = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local cnt = tonumber(ARGV[8])
 
 -- IDs come from one counter per prefix, so they are unique across streams
--- (an ID of another stream is unknown here) and survive Delete.
-local prev = redis.call('HGET', lk, name) or '0-0'
+-- (an ID of another stream is unknown here) and survive Delete. A clock
+-- that steps back holds the millisecond and raises the sequence.
+local lm, ls = -1, 0
 local glast = redis.call('HGET', stk, 'last')
-local id
-if glast then
-  local lm, ls = parse(glast)
-  if now > lm then id = fmt(now, 0) else id = fmt(lm, ls + 1) end
-else
-  id = fmt(now, 0)
-  if id == '0-0' then id = '0-1' end
+if glast then lm, ls = parse(glast) end
+
+local ids = {}
+local lastid = {}   -- stream -> its newest ID (its next entry's "p")
+local added = {}    -- stream -> {events, bytes}
+local seen = {}     -- streams in order of first appearance
+local pos = {}      -- stream -> index of its last event in the batch
+local sum = 0
+for i = 1, cnt do
+  local sname, typ, data = ARGV[6 + 3 * i], ARGV[7 + 3 * i], ARGV[8 + 3 * i]
+  local prev = lastid[sname]
+  if prev == nil then
+    prev = redis.call('HGET', lk, sname) or '0-0'
+    seen[#seen + 1] = sname
+    added[sname] = {0, 0}
+  end
+  if now > lm then lm, ls = now, 0 else ls = ls + 1 end
+  if lm == 0 and ls == 0 then ls = 1 end
+  local id = fmt(lm, ls)
+  local vk = prefix .. 's:' .. sname
+  if typ == '' then
+    redis.call('XADD', vk, id, 'p', prev, 'd', data)
+  else
+    redis.call('XADD', vk, id, 'p', prev, 'd', data, 't', typ)
+  end
+  ids[i] = id
+  lastid[sname] = id
+  pos[sname] = i
+  local size = #sname + #typ + #data
+  local a = added[sname]
+  a[1] = a[1] + 1
+  a[2] = a[2] + size
+  sum = sum + size
 end
-redis.call('HSET', stk, 'last', id)
-if typ == '' then
-  redis.call('XADD', sk, id, 'p', prev, 'd', data)
-else
-  redis.call('XADD', sk, id, 'p', prev, 'd', data, 't', typ)
-end
-redis.call('HSET', lk, name, id)
-redis.call('HINCRBY', bk, name, size)
-redis.call('HINCRBY', stk, 'events', 1)
-total = redis.call('HINCRBY', stk, 'bytes', size)
+local newest, newestname = ids[cnt], ARGV[6 + 3 * cnt]
+redis.call('HSET', stk, 'last', newest)
+redis.call('HINCRBY', stk, 'events', cnt)
+total = redis.call('HINCRBY', stk, 'bytes', sum)
 -- The LRU order of streams: a store-wide append counter (milliseconds tie).
-local n = redis.call('HINCRBY', stk, 'n', 1)
-redis.call('ZADD', zk, n, name)
-
--- MaxEventsPerStream
-local len = redis.call('XLEN', sk)
-if len > maxlen then
-  local es = redis.call('XRANGE', sk, '-', '+', 'COUNT', len - maxlen)
-  local bytes = 0
-  for _, e in ipairs(es) do bytes = bytes + esize(e, name) end
-  local through = es[#es][1]
-  redis.call('XTRIM', sk, 'MINID', '=', nextid(through))
-  account(name, ` + reasonCount + `, #es, bytes, through)
+local n = redis.call('HINCRBY', stk, 'n', cnt)
+for _, sname in ipairs(seen) do
+  redis.call('HSET', lk, sname, lastid[sname])
+  redis.call('HINCRBY', bk, sname, added[sname][2])
+  redis.call('ZADD', zk, n - cnt + pos[sname], sname)
 end
 
--- MaxAge: this stream, then up to 8 idle streams whose newest event expired.
-agetrim(name)
+-- MaxEventsPerStream and MaxAge, per stream appended to.
+for _, sname in ipairs(seen) do
+  local vk = prefix .. 's:' .. sname
+  local len = redis.call('XLEN', vk)
+  if len > maxlen then
+    local es = redis.call('XRANGE', vk, '-', '+', 'COUNT', len - maxlen)
+    local bytes = 0
+    for _, e in ipairs(es) do bytes = bytes + esize(e, sname) end
+    local through = es[#es][1]
+    redis.call('XTRIM', vk, 'MINID', '=', nextid(through))
+    account(sname, ` + reasonCount + `, #es, bytes, through)
+  end
+  agetrim(sname)
+end
+
+-- MaxAge: up to 8 idle streams whose newest event expired.
 local cutoff = now - maxage
 if cutoff > 0 then
-  -- the least recently appended streams hold the oldest newest-IDs
   local idle = redis.call('ZRANGE', zk, 0, 7)
   for _, v in ipairs(idle) do
-    if v ~= name then
+    if lastid[v] == nil then
       local l = redis.call('HGET', lk, v)
       if l == false or parse(l) >= cutoff then break end
       drop(v, ` + reasonAge + `)
@@ -207,14 +240,14 @@ local nstreams = redis.call('ZCARD', zk)
 while nstreams > maxstreams do
   local m = redis.call('ZRANGE', zk, 0, 1)
   local v = m[1]
-  if v == name then v = m[2] end
+  if v == newestname then v = m[2] end
   if v == nil then break end
   drop(v, ` + reasonStreams + `)
   nstreams = nstreams - 1
 end
 
 -- MaxBytes: the oldest events of the least recently appended streams first,
--- never the event just appended.
+-- never the newest event of the batch.
 local idx = 0
 while total > maxbytes do
   local m = redis.call('ZRANGE', zk, idx, idx)
@@ -223,24 +256,23 @@ while total > maxbytes do
   local vk = prefix .. 's:' .. v
   while total > maxbytes do
     local es = redis.call('XRANGE', vk, '-', '+', 'COUNT', 64)
-    local n, bytes, through = 0, 0, nil
+    local k, bytes, through = 0, 0, nil
     for _, e in ipairs(es) do
-      if e[1] == id and v == name then break end
+      if e[1] == newest then break end
       if total - bytes <= maxbytes then break end
-      n = n + 1
+      k = k + 1
       bytes = bytes + esize(e, v)
       through = e[1]
     end
-    if n == 0 then break end
+    if k == 0 then break end
     redis.call('XTRIM', vk, 'MINID', '=', nextid(through))
-    account(v, ` + reasonBytes + `, n, bytes, through)
+    account(v, ` + reasonBytes + `, k, bytes, through)
   end
   idx = idx + 1
 end
 
-local out = {id}
-for _, x in ipairs(evs) do out[#out + 1] = x end
-return out
+for _, x in ipairs(evs) do ids[#ids + 1] = x end
+return ids
 `)
 
 // readScript: ARGV[5] mode ("after" or "since"), ARGV[6] position (an ID),

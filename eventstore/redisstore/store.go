@@ -169,11 +169,17 @@ func (s *Store) Append(ctx context.Context, stream, typ string, data []byte) (ev
 	if err := s.checkAppend(stream, typ, data); err != nil {
 		return eventstore.Event{}, err
 	}
-	res, err := appendScript.Run(ctx, s.c, s.keys(stream), s.appendArgs(stream, typ, data)...).Slice()
+	in := [1]eventstore.Event{{Stream: stream, Type: typ, Data: data}}
+	keys, args := s.appendArgs(in[:])
+	res, err := appendScript.Run(ctx, s.c, keys, args...).Slice()
 	if err != nil {
 		return eventstore.Event{}, fail(ctx, "append", err)
 	}
-	return s.appended1(stream, typ, data, res)
+	out, err := s.stored(in[:], res)
+	if err != nil {
+		return eventstore.Event{}, err
+	}
+	return out[0], nil
 }
 
 func (s *Store) checkAppend(stream, typ string, data []byte) error {
@@ -190,34 +196,49 @@ func (s *Store) checkAppend(stream, typ string, data []byte) error {
 	return nil
 }
 
-func (s *Store) appendArgs(stream, typ string, data []byte) []any {
-	return s.args(stream, typ, data, s.maxLen, s.maxBytes, s.maxStreams)
+// appendArgs returns the KEYS and ARGV of the append script for evs.
+func (s *Store) appendArgs(evs []eventstore.Event) ([]string, []any) {
+	args := s.args(evs[0].Stream, s.maxLen, s.maxBytes, s.maxStreams, len(evs))
+	for i := range evs {
+		args = append(args, evs[i].Stream, evs[i].Type, evs[i].Data)
+	}
+	return s.keys(evs[0].Stream), args
 }
 
-// appended1 builds the stored event from an append script's reply.
-func (s *Store) appended1(stream, typ string, data []byte, res []any) (eventstore.Event, error) {
-	if len(res) < 1 {
-		return eventstore.Event{}, fmt.Errorf("%w: redisstore: append: short reply", eventstore.ErrUnavailable)
+// stored builds the stored events from an append script's reply.
+func (s *Store) stored(evs []eventstore.Event, res []any) ([]eventstore.Event, error) {
+	if len(res) < len(evs) {
+		return nil, fmt.Errorf("%w: redisstore: append: short reply", eventstore.ErrUnavailable)
 	}
-	id, err := parseID(res[0])
-	if err != nil {
-		return eventstore.Event{}, err
+	out := make([]eventstore.Event, len(evs))
+	for i := range evs {
+		id, err := parseID(res[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = eventstore.Event{
+			Stream: evs[i].Stream,
+			ID:     id,
+			Type:   evs[i].Type,
+			Data:   append([]byte(nil), evs[i].Data...),
+			Time:   id.Time(),
+		}
 	}
-	s.appended.Add(1)
-	s.report(res[1:])
-	return eventstore.Event{
-		Stream: stream,
-		ID:     id,
-		Type:   typ,
-		Data:   append([]byte(nil), data...),
-		Time:   id.Time(),
-	}, nil
+	s.appended.Add(uint64(len(evs)))
+	s.report(res[len(evs):])
+	return out, nil
 }
+
+// maxScriptBatch bounds the events of one append script, so that a large
+// batch does not hold Redis (which runs scripts one at a time) for long.
+const maxScriptBatch = 256
 
 // AppendBatch appends events (their Stream, Type and Data; ID and Time are
-// ignored) in one round trip, pipelining the append script, and returns them
-// as stored. Each event is appended atomically and in order; the batch as a
-// whole is not: on an error, a prefix of the batch may be stored (the
+// ignored) in one round trip and returns them as stored. Each run of up to
+// 256 events is one atomic script that does the bookkeeping and applies the
+// bounds once per stream rather than once per event, so a batch is several
+// times faster per event than single appends. Runs are pipelined; the batch
+// as a whole is not atomic: on an error, a prefix of it may be stored (the
 // returned slice holds the events known to be stored).
 func (s *Store) AppendBatch(ctx context.Context, events []eventstore.Event) ([]eventstore.Event, error) {
 	for i := range events {
@@ -228,11 +249,17 @@ func (s *Store) AppendBatch(ctx context.Context, events []eventstore.Event) ([]e
 	if len(events) == 0 {
 		return nil, nil
 	}
+	var chunks [][]eventstore.Event
+	for rest := events; len(rest) > 0; {
+		n := min(len(rest), maxScriptBatch)
+		chunks = append(chunks, rest[:n])
+		rest = rest[n:]
+	}
 	for attempt := 0; ; attempt++ {
 		cmds, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i := range events {
-				e := &events[i]
-				appendScript.EvalSha(ctx, p, s.keys(e.Stream), s.appendArgs(e.Stream, e.Type, e.Data)...)
+			for _, c := range chunks {
+				keys, args := s.appendArgs(c)
+				appendScript.EvalSha(ctx, p, keys, args...)
 			}
 			return nil
 		})
@@ -250,12 +277,11 @@ func (s *Store) AppendBatch(ctx context.Context, events []eventstore.Event) ([]e
 			if cerr != nil {
 				return out, fail(ctx, "append", cerr)
 			}
-			e := &events[i]
-			ev, perr := s.appended1(e.Stream, e.Type, e.Data, res)
+			evs, perr := s.stored(chunks[i], res)
 			if perr != nil {
 				return out, perr
 			}
-			out = append(out, ev)
+			out = append(out, evs...)
 		}
 		if err != nil {
 			return out, fail(ctx, "append", err)

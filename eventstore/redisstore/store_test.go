@@ -258,3 +258,48 @@ func TestUnavailable(t *testing.T) {
 	assert.False(t, errors.Is(err, eventstore.ErrGap))
 	require.NoError(t, s.Close())
 }
+
+func TestAppendBatchLargeWithBounds(t *testing.T) {
+	ctx := ctxT(t)
+	evicted := map[string]int{}
+	var through = map[string]eventstore.ID{}
+	s := open(t, eventstore.Options{
+		Limits: eventstore.Limits{MaxEventsPerStream: 10},
+		OnEvict: func(e eventstore.Eviction) {
+			assert.Equal(t, eventstore.EvictCount, e.Reason)
+			evicted[e.Stream] += e.Events
+			if through[e.Stream].Less(e.Through) {
+				through[e.Stream] = e.Through
+			}
+		},
+	})
+	in := make([]eventstore.Event, 600) // three scripts of at most 256
+	for i := range in {
+		in[i] = eventstore.Event{Stream: []string{"a", "b"}[i%2], Data: fmt.Appendf(nil, "%d", i)}
+	}
+	out, err := s.AppendBatch(ctx, in)
+	require.NoError(t, err)
+	require.Len(t, out, 600)
+	for i := 1; i < len(out); i++ {
+		require.True(t, out[i-1].ID.Less(out[i].ID))
+		require.Equal(t, in[i].Data, out[i].Data)
+	}
+	assert.Equal(t, map[string]int{"a": 290, "b": 290}, evicted)
+	for _, name := range []string{"a", "b"} {
+		got, err := s.ReadAfter(ctx, name, eventstore.ID{}, 100)
+		require.NoError(t, err)
+		require.Len(t, got, 10)
+		// The newest evicted ID resumes without a gap.
+		after, err := s.ReadAfter(ctx, name, through[name], 100)
+		require.NoError(t, err)
+		assert.Equal(t, got, after)
+		// Entries link to their predecessor in the stream across scripts.
+		mid, err := s.ReadAfter(ctx, name, got[4].ID, 100)
+		require.NoError(t, err)
+		assert.Equal(t, got[5:], mid)
+	}
+	st := s.Stats()
+	assert.EqualValues(t, 20, st.Events)
+	assert.EqualValues(t, 600, st.Appended)
+	assert.EqualValues(t, 580, st.EvictedBy[eventstore.EvictCount])
+}
