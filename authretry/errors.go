@@ -209,7 +209,16 @@ func redactString(s string, secrets []string) string {
 func redactSecrets(s string, secrets []string) string {
 	for _, t := range secrets {
 		// Very short "tokens" would redact ordinary words; real tokens are long.
-		if len(t) >= 8 {
+		if len(t) < 8 {
+			continue
+		}
+		// A replacement can form the token anew with the text around it
+		// (a token starting with "D]" after "[REDACTE"); repeat a few
+		// times, then give up on the value altogether.
+		for i := 0; strings.Contains(s, t); i++ {
+			if i == 4 {
+				return redacted
+			}
 			s = strings.ReplaceAll(s, t, redacted)
 		}
 	}

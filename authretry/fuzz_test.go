@@ -1,6 +1,10 @@
 package authretry
 
 import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -75,4 +79,44 @@ func equalChallenges(a, b []Challenge) bool {
 		}
 	}
 	return true
+}
+
+// FuzzRedaction: whatever the server echoes, an *Error never holds the token
+// the request carried, in its body, header values or parsed challenges.
+func FuzzRedaction(f *testing.F) {
+	f.Add("token-12345678 rejected", `Bearer error_description="token-12345678"`, "token-12345678")
+	f.Add("D]abcdefgabcdefg", `Bearer realm="D]abcdefgabcdefg"`, "D]abcdefg")
+	f.Add("xx Bearer abc.def== yy", "Basic", "abcdefghijkl")
+	f.Fuzz(func(t *testing.T, body, challenge, secret string) {
+		req := &http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: "https", Host: "a.example"},
+			Header: http.Header{"Authorization": {"Bearer " + secret}}}
+		secret = tokenFromHeader(req.Header.Get("Authorization")) // the token as sent
+		if len(secret) < 8 {
+			return // shorter strings are not redacted (they would hit ordinary words)
+		}
+		resp := &http.Response{StatusCode: 401, Request: req, Body: io.NopCloser(strings.NewReader(body)),
+			Header: http.Header{"Www-Authenticate": {challenge}, "X-Echo": {body}}}
+		e := ReadError(resp)
+		if len(e.Body) > MaxErrorBodySize {
+			t.Fatalf("body of %d bytes", len(e.Body))
+		}
+		if strings.Contains(string(e.Body), secret) {
+			t.Fatalf("secret %q in body %q", secret, e.Body)
+		}
+		for k, vs := range e.Header {
+			for _, v := range vs {
+				if strings.Contains(v, secret) {
+					t.Fatalf("secret %q in header %s: %q", secret, k, v)
+				}
+			}
+		}
+		for _, c := range e.Challenges {
+			if strings.Contains(c.String(), secret) {
+				t.Fatalf("secret %q in challenge %q", secret, c.String())
+			}
+		}
+		if strings.Contains(e.Error(), secret) {
+			t.Fatalf("secret %q in message %q", secret, e.Error())
+		}
+	})
 }
