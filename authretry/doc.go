@@ -43,7 +43,7 @@
 //     retry. A successful step-up is remembered per (method, URL without
 //     query, scope set), so a server that keeps asking for the same scopes
 //     gets [ErrStepUpRepeated] instead of a loop; the memory is bounded (the
-//     oldest 1024 entries are kept). Any other 403 is returned as is.
+//     1024 most recent entries are kept). Any other 403 is returned as is.
 //   - 429 or 503 with Retry-After (delta-seconds or an HTTP-date): the
 //     Transport waits on the request's context and retries, only for
 //     requests that are safe to repeat (GET, HEAD, OPTIONS, TRACE, or an
@@ -66,8 +66,9 @@
 // may be called at any time. Refresh and StepUp are never called
 // concurrently for the same stale token or the same scope set, but a
 // refresh and a step-up may overlap. The goroutine that runs a shared hook
-// belongs to the Transport; it ends when the hook returns, at the latest at
-// its timeout, even if every caller waiting on it has gone.
+// belongs to the Transport; it ends when the hook returns, even if every
+// caller waiting on it has gone. Hooks must honour their context, which
+// ends at RefreshTimeout or StepUpTimeout.
 //
 // # Memory
 //
