@@ -547,3 +547,31 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+func TestBodyClosedOnEveryPath(t *testing.T) {
+	tr, err := NewTransport(Config{Origin: "https://api.example.com", Token: oldToken,
+		Base: handlerTransport{http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusUnauthorized)
+		})},
+		Refresh: func(context.Context, string, Bearer) (string, error) { return newToken, nil }})
+	require.NoError(t, err)
+
+	// Refused redirect hop: the transport closes the body itself.
+	body := &trackedBody{Reader: strings.NewReader("x")}
+	req, err := http.NewRequest(http.MethodPost, "http://api.example.com/next", body)
+	require.NoError(t, err)
+	req.Response = &http.Response{Request: mustReq(t, "https://api.example.com/first")}
+	_, err = tr.RoundTrip(req)
+	require.ErrorIs(t, err, ErrInsecureRedirect)
+	assert.True(t, body.closed.Load())
+
+	// GetBody failing on the retry: an error, and the first body was closed.
+	body = &trackedBody{Reader: strings.NewReader("x")}
+	req, err = http.NewRequest(http.MethodPost, "https://api.example.com/p", body)
+	require.NoError(t, err)
+	boom := errors.New("cannot rewind")
+	req.GetBody = func() (io.ReadCloser, error) { return nil, boom }
+	_, err = tr.RoundTrip(req)
+	require.ErrorIs(t, err, boom)
+	assert.True(t, body.closed.Load())
+}
