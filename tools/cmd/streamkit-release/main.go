@@ -25,7 +25,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: streamkit-release plan | release [-version vX.Y.Z] DIR[@vX.Y.Z]... | check [-keep]")
+		fmt.Fprintln(stderr, "usage: streamkit-release plan | release [-version vX.Y.Z] DIR[@vX.Y.Z]... | check [-keep] [-only DIRS]")
 		return 2
 	}
 	root, err := repoRoot()
@@ -64,10 +64,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs := flag.NewFlagSet("check", flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		keep := fs.Bool("keep", false, "keep the temporary folder")
+		only := fs.String("only", "", "check only these module folders (space-separated)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return 2
 		}
-		rows, err := release.Check(root, release.CheckOptions{Keep: *keep, Log: stderr})
+		rows, err := release.Check(root, release.CheckOptions{Keep: *keep, Only: strings.Fields(*only), Log: stderr})
 		if werr := release.WriteCheck(stdout, rows); werr != nil && err == nil {
 			err = werr
 		}
