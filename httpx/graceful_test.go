@@ -383,3 +383,25 @@ func TestGracefulHTTP2StreamsForceCloseAtDrainBound(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestGracefulStuckHookStillBounded: a hook that ignores its context does not
+// stretch the shutdown past the drain bound (plus the short hook grace).
+func TestGracefulStuckHookStillBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ln := newPipeListener()
+		ctx, cancel := context.WithCancel(context.Background())
+		release := make(chan struct{})
+		const drain = 5 * time.Second
+		run := runGraceful(&http.Server{Handler: helloHandler()}, WithListener(ln), WithContext(ctx),
+			WithSignals(), WithDrainTimeout(drain),
+			WithShutdownHooks(func(context.Context) error { <-release; return nil }))
+		<-run.ready
+		start := time.Now()
+		cancel()
+		err := <-run.done
+		assert.Equal(t, drain+hookGrace, time.Since(start))
+		assert.ErrorIs(t, err, ErrForcedClose)
+		assert.ErrorIs(t, err, ErrDrainTimeout)
+		close(release) // let the stuck hook end before the bubble does
+	})
+}
