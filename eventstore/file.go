@@ -111,8 +111,14 @@ type File struct {
 	buf    []byte
 	dirty  bool  // written since the last fsync
 	failed error // sticky: the log can no longer be appended to safely
-	rolled bool  // a segment was sealed; retention is due
+	// SyncAlways group commit: appends written to the log but not yet
+	// fsynced wait in pending (in ID order) and become visible once a
+	// leader's fsync covers them.
+	written, synced uint64
+	pending         []pendingEvent
+	rolled          bool // a segment was sealed; retention is due
 
+	syncMu   sync.Mutex // held by the group-commit leader across its fsync
 	recovery Recovery
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -120,6 +126,14 @@ type File struct {
 }
 
 var _ Store = (*File)(nil)
+
+type pendingEvent struct {
+	seq    uint64
+	stream string
+	id     ID
+	typ    string
+	data   []byte
+}
 
 type segment struct {
 	seq  uint64
@@ -362,15 +376,16 @@ func (f *File) write(kind byte, id ID, stream, typ string, data []byte) error {
 	if kind == recAppend {
 		seg.last = id
 	}
-	if f.fo.Sync == SyncAlways {
+	if f.fo.Sync == SyncAlways && kind != recAppend {
+		// Appends are group-committed by waitDurable; trims and deletes
+		// are rare and synced here.
 		if err := f.active.Sync(); err != nil {
 			// After a failed fsync the page cache state is unknown.
 			f.failed = fmt.Errorf("%w: fsync: %w", ErrUnavailable, err)
 			return f.failed
 		}
-	} else {
-		f.dirty = true
 	}
+	f.dirty = true
 	if seg.size >= f.fo.SegmentBytes {
 		if err := f.roll(); err != nil {
 			f.failed = fmt.Errorf("%w: rolling segment: %w", ErrUnavailable, err)
@@ -383,6 +398,104 @@ func (f *File) write(kind byte, id ID, stream, typ string, data []byte) error {
 
 func (f *File) logAppend(stream string, id ID, typ string, data []byte) error {
 	return f.write(recAppend, id, stream, typ, data)
+}
+
+// settle fsyncs and makes visible every pending append. Caller holds c.mu.
+func (f *File) settle(l *evictList) error {
+	if len(f.pending) == 0 {
+		return nil
+	}
+	if f.failed != nil {
+		return f.failed
+	}
+	if err := f.active.Sync(); err != nil {
+		f.failed = fmt.Errorf("%w: fsync: %w", ErrUnavailable, err)
+		return f.failed
+	}
+	f.drain(f.written, l)
+	return nil
+}
+
+// drain inserts the pending appends up to seq target into the index. Caller
+// holds c.mu.
+func (f *File) drain(target uint64, l *evictList) {
+	k := 0
+	for ; k < len(f.pending) && f.pending[k].seq <= target; k++ {
+		p := &f.pending[k]
+		f.c.insert(p.stream, p.id, p.typ, p.data, p.id.Ms, l)
+	}
+	n := copy(f.pending, f.pending[k:])
+	clear(f.pending[n:])
+	f.pending = f.pending[:n]
+	f.synced = max(f.synced, target)
+}
+
+// appendDurable is Append under SyncAlways: the record is written under the
+// lock (which orders the log), then the caller waits for an fsync that
+// covers it; one fsync serves every append written before it started (group
+// commit). The event becomes visible to readers only once durable.
+func (f *File) appendDurable(ctx context.Context, stream, typ string, data []byte) (Event, error) {
+	c := &f.c
+	if err := c.check(ctx, stream); err != nil {
+		return Event{}, err
+	}
+	if err := c.checkSize(stream, typ, data); err != nil {
+		return Event{}, err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return Event{}, ErrClosed
+	}
+	id := c.gen.Next(c.opts.Now())
+	if err := f.write(recAppend, id, stream, typ, data); err != nil {
+		c.mu.Unlock()
+		return Event{}, err
+	}
+	data = append([]byte(nil), data...)
+	f.written++
+	seq := f.written
+	f.pending = append(f.pending, pendingEvent{seq: seq, stream: stream, id: id, typ: typ, data: data})
+	c.mu.Unlock()
+	if err := f.waitDurable(seq); err != nil {
+		return Event{}, err
+	}
+	return Event{Stream: stream, ID: id, Type: typ, Data: data, Time: id.Time()}, nil
+}
+
+// waitDurable returns once the append with sequence seq is fsynced and
+// visible, fsyncing itself if no one else has.
+func (f *File) waitDurable(seq uint64) error {
+	c := &f.c
+	f.syncMu.Lock()
+	defer f.syncMu.Unlock()
+	c.mu.Lock()
+	if f.synced >= seq {
+		c.mu.Unlock()
+		return nil
+	}
+	if f.failed != nil {
+		c.mu.Unlock()
+		return f.failed
+	}
+	a, target := f.active, f.written
+	c.mu.Unlock()
+
+	err := a.Sync() // without c.mu: appends and reads go on
+	var l evictList
+	c.mu.Lock()
+	if err != nil && !errors.Is(err, os.ErrClosed) {
+		f.failed = fmt.Errorf("%w: fsync: %w", ErrUnavailable, err)
+	}
+	// os.ErrClosed: a roll or Close closed the file, after syncing it.
+	if f.failed != nil {
+		c.mu.Unlock()
+		return f.failed
+	}
+	f.drain(target, &l)
+	c.mu.Unlock()
+	c.report(&l)
+	return nil
 }
 
 func (f *File) logTrim(stream string, minID ID) error {
@@ -398,6 +511,9 @@ func (f *File) logDelete(stream string) error {
 func (f *File) retain(l *evictList) {
 	c := &f.c
 	minHeld := Tail
+	if len(f.pending) > 0 {
+		minHeld = f.pending[0].id // written, not yet visible: keep its segment
+	}
 	for _, s := range c.streams {
 		if s.n > 0 && s.at(0).id.Less(minHeld) {
 			minHeld = s.at(0).id
@@ -476,7 +592,13 @@ func (f *File) Dir() string { return f.dir }
 // Append implements [Store]. Under SyncAlways it returns after the record is
 // on stable storage.
 func (f *File) Append(ctx context.Context, stream, typ string, data []byte) (Event, error) {
-	ev, err := f.c.append(ctx, stream, typ, data)
+	var ev Event
+	var err error
+	if f.fo.Sync == SyncAlways {
+		ev, err = f.appendDurable(ctx, stream, typ, data)
+	} else {
+		ev, err = f.c.append(ctx, stream, typ, data)
+	}
 	if err == nil {
 		f.afterWrite()
 	}
@@ -546,6 +668,7 @@ func (f *File) Close() error {
 	if f.active != nil {
 		if err := f.active.Sync(); err != nil {
 			f.closeErr = fmt.Errorf("%w: %w", ErrUnavailable, err)
+			f.failed = f.closeErr // pending appends must not report success
 		}
 		if err := f.active.Close(); err != nil && f.closeErr == nil {
 			f.closeErr = fmt.Errorf("%w: %w", ErrUnavailable, err)

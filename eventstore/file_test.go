@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -280,25 +281,31 @@ func TestFileRetention(t *testing.T) {
 
 const crashChildEnv = "EVENTSTORE_CRASH_CHILD_DIR"
 
-// crashChild appends in a loop, printing each acknowledged ID, until killed.
+// crashChild appends in a loop, one goroutine per stream (so that appends
+// are group-committed), printing each acknowledged ID, until killed.
 func crashChild(dir string) {
 	f, err := eventstore.OpenFile(dir, eventstore.FileOptions{Sync: eventstore.SyncAlways, SegmentBytes: 16 << 10})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
 	}
-	w := bufio.NewWriter(os.Stdout)
-	for i := 0; ; i++ {
-		stream := []string{"x", "y", "z"}[i%3]
-		data := strings.Repeat(fmt.Sprintf("%s:%d;", stream, i), 1+i%40)
-		ev, err := f.Append(context.Background(), stream, "crash", []byte(data))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(4)
-		}
-		fmt.Fprintf(w, "%s %s %d\n", stream, ev.ID, i)
-		w.Flush() // printed only once acknowledged
+	var mu sync.Mutex
+	for _, stream := range []string{"x", "y", "z"} {
+		go func() {
+			for i := 0; ; i++ {
+				data := strings.Repeat(fmt.Sprintf("%s:%d;", stream, i), 1+i%40)
+				ev, err := f.Append(context.Background(), stream, "crash", []byte(data))
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "child:", err)
+					os.Exit(4)
+				}
+				mu.Lock()
+				fmt.Fprintf(os.Stdout, "%s %s %d\n", stream, ev.ID, i) // printed only once acknowledged
+				mu.Unlock()
+			}
+		}()
 	}
+	select {}
 }
 
 // TestFileCrash kills a child process with SIGKILL in the middle of appends

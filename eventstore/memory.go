@@ -175,6 +175,7 @@ type core struct {
 	lruHead *stream // least recently appended
 	lruTail *stream
 	sweep   *stream // next stream the append-time age sweep visits
+	visible ID      // newest ID inserted (readers may see it)
 	events  int64
 	bytes   int64
 	created chan struct{} // closed when a stream is created; nil while nobody waits
@@ -195,6 +196,9 @@ type persister interface {
 	logAppend(stream string, id ID, typ string, data []byte) error
 	logTrim(stream string, minID ID) error
 	logDelete(stream string) error
+	// settle makes every earlier append visible before a trim or delete
+	// looks at the index; their evictions go to l.
+	settle(l *evictList) error
 }
 
 func (c *core) init(opts Options) {
@@ -219,6 +223,14 @@ func (c *core) check(ctx context.Context, name string) error {
 	}
 	if len(name) == 0 || len(name) > c.lim.MaxStreamNameLen {
 		return ErrBadStream
+	}
+	return nil
+}
+
+func (c *core) checkSize(name, typ string, data []byte) error {
+	size := int64(len(data) + len(typ) + len(name))
+	if size > int64(c.lim.MaxEventSize) || size > c.lim.MaxBytes {
+		return ErrTooLarge
 	}
 	return nil
 }
@@ -307,9 +319,8 @@ func (c *core) append(ctx context.Context, name, typ string, data []byte) (Event
 	if err := c.check(ctx, name); err != nil {
 		return Event{}, err
 	}
-	size := int64(len(data) + len(typ) + len(name))
-	if size > int64(c.lim.MaxEventSize) || size > c.lim.MaxBytes {
-		return Event{}, ErrTooLarge
+	if err := c.checkSize(name, typ, data); err != nil {
+		return Event{}, err
 	}
 	var l evictList
 	c.mu.Lock()
@@ -366,6 +377,7 @@ func (c *core) insert(name string, id ID, typ string, data []byte, nowMs uint64,
 	c.bytes += sz
 	c.events++
 	c.appended++
+	c.visible = id
 	// Bytes: oldest events of the least recently appended streams first.
 	for o := c.lruHead; c.bytes > c.lim.MaxBytes && o != nil; {
 		if o.n == 0 || (o == s && s.n == 1) {
@@ -506,12 +518,20 @@ func (c *core) trim(ctx context.Context, name string, minID ID) (int, error) {
 		c.mu.Unlock()
 		return 0, ErrClosed
 	}
+	if c.persist != nil {
+		if err := c.persist.settle(&l); err != nil {
+			c.mu.Unlock()
+			c.report(&l)
+			return 0, err
+		}
+	}
 	s := c.streams[name]
 	n := 0
 	if s != nil && s.n > 0 && s.at(0).id.Less(minID) {
 		if c.persist != nil {
 			if err := c.persist.logTrim(name, minID); err != nil {
 				c.mu.Unlock()
+				c.report(&l)
 				return 0, err
 			}
 		}
@@ -533,10 +553,18 @@ func (c *core) delete(ctx context.Context, name string) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
+	if c.persist != nil {
+		if err := c.persist.settle(&l); err != nil {
+			c.mu.Unlock()
+			c.report(&l)
+			return err
+		}
+	}
 	if s := c.streams[name]; s != nil {
 		if c.persist != nil {
 			if err := c.persist.logDelete(name); err != nil {
 				c.mu.Unlock()
+				c.report(&l)
 				return err
 			}
 		}
@@ -634,10 +662,10 @@ type follower struct {
 }
 
 // tailLocked positions f after everything appended so far. IDs are
-// store-wide increasing, so the generator's last ID is a valid position for a
+// store-wide increasing, so the newest visible ID is a valid position for a
 // stream that does not exist yet. Caller holds mu.
 func (f *follower) tailLocked() {
-	f.pos, f.exact = f.c.gen.Last(), false
+	f.pos, f.exact = f.c.visible, false
 	if s := f.c.streams[f.name]; s != nil {
 		f.pos, f.s = s.last(), s
 	}
