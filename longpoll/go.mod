@@ -1,0 +1,12 @@
+module github.com/streamkit-dev/streamkit/longpoll
+
+go 1.25.0
+
+require (
+	github.com/streamkit-dev/streamkit/eventstore v0.0.0
+	github.com/streamkit-dev/streamkit/httpx v0.0.0
+)
+
+replace github.com/streamkit-dev/streamkit/eventstore => ../eventstore
+
+replace github.com/streamkit-dev/streamkit/httpx => ../httpx
