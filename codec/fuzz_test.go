@@ -1,6 +1,7 @@
 package codec_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -71,9 +72,22 @@ func FuzzTypedJSONCodecDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, strict bool) {
 		c := codec.TypedJSONCodec[fuzzEvent, fuzzEvent]{DisallowUnknownFields: strict, UseNumber: strict}
 		v, err := c.Decode(data, codec.Text)
+
+		// A pointer type decodes the same values (and null to nil).
+		pc := codec.TypedJSONCodec[*fuzzEvent, *fuzzEvent]{DisallowUnknownFields: strict, UseNumber: strict}
+		p, perr := pc.Decode(data, codec.Text)
 		if err != nil {
 			assert.Zero(t, v)
+			require.Error(t, perr, "the value type rejected it: %v", err)
+			assert.Nil(t, p)
 			return
+		}
+		require.NoError(t, perr)
+		if p == nil {
+			assert.Equal(t, "null", strings.Trim(string(data), " \t\r\n"))
+			assert.Zero(t, v)
+		} else {
+			assert.Equal(t, v, *p)
 		}
 		b, _, err := c.Encode(v)
 		require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // JSONCodec decodes any JSON value into the types encoding/json uses for an
@@ -61,16 +62,34 @@ type TypedJSONCodec[I, O any] struct {
 // fit I, or anything after the value other than white space is an error
 // wrapping encoding/json's. The JSON literal null decodes to I's zero value.
 func (c TypedJSONCodec[I, O]) Decode(data []byte, t MessageType) (I, error) {
-	var v I
+	var zero I
 	if t != Text {
-		return v, CheckType(t, Text)
+		return zero, CheckType(t, Text)
 	}
+	if rt := reflect.TypeFor[I](); rt.Kind() == reflect.Pointer {
+		// Decode into a new pointee, as a caller of json.Unmarshal would
+		// (v := new(T); json.Unmarshal(data, v)), instead of into a
+		// heap-allocated pointer variable: one allocation fewer for the
+		// common TypedJSONCodec[*T, ...]. json.Unmarshal would leave the
+		// pointee in place for a literal null; null means a nil pointer.
+		if string(bytes.Trim(data, jsonSpace)) == "null" {
+			return zero, nil
+		}
+		p := reflect.New(rt.Elem()).Interface().(I)
+		if err := unmarshal(data, p, c.UseNumber, c.DisallowUnknownFields); err != nil {
+			return zero, err
+		}
+		return p, nil
+	}
+	var v I
 	if err := unmarshal(data, &v, c.UseNumber, c.DisallowUnknownFields); err != nil {
-		var zero I
 		return zero, err
 	}
 	return v, nil
 }
+
+// jsonSpace is JSON's white space (RFC 8259).
+const jsonSpace = " \t\r\n"
 
 // Encode returns json.Marshal(v) as a Text frame.
 func (TypedJSONCodec[I, O]) Encode(v O) ([]byte, MessageType, error) {
@@ -113,7 +132,7 @@ func unmarshal(data []byte, v any, useNumber, strict bool) error {
 	}
 	// A Decoder leaves data after the value for a next call; json.Unmarshal
 	// rejects it. Reject it here too, so options do not change what is valid.
-	if rest := data[dec.InputOffset():]; len(bytes.TrimLeft(rest, " \t\r\n")) != 0 {
+	if rest := data[dec.InputOffset():]; len(bytes.TrimLeft(rest, jsonSpace)) != 0 {
 		return syntaxError(data)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -231,14 +232,58 @@ func TestTypedJSONCodecPointerTypes(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotSame(t, got, again, "each Decode returns a new value")
 
-	got, err = c.Decode([]byte(`null`), codec.Text)
+	for _, null := range []string{`null`, " \t\r\nnull\n"} {
+		got, err = c.Decode([]byte(null), codec.Text)
+		require.NoError(t, err)
+		assert.Nil(t, got, "%q decodes to a nil pointer", null)
+	}
+	for _, bad := range []string{"\vnull", `nul`, `null x`, `{"id":"x"}`, ``} {
+		got, err = c.Decode([]byte(bad), codec.Text)
+		require.Error(t, err, "%q", bad)
+		assert.Nil(t, got)
+	}
+
+	strict := codec.TypedJSONCodec[*event, *event]{DisallowUnknownFields: true, UseNumber: true}
+	got, err = strict.Decode([]byte(`{"id":4,"extra":18446744073709551617}`), codec.Text)
+	require.NoError(t, err)
+	assert.Equal(t, &event{ID: 4, Extra: json.Number("18446744073709551617")}, got)
+	got, err = strict.Decode([]byte(`{"id":4,"nope":1}`), codec.Text)
+	require.ErrorContains(t, err, `unknown field "nope"`)
+	assert.Nil(t, got)
+	got, err = strict.Decode([]byte(` null `), codec.Text)
 	require.NoError(t, err)
 	assert.Nil(t, got)
+
+	// A pointer to a pointer, and a pointer to a json.Unmarshaler.
+	pp, err := codec.TypedJSONCodec[**event, **event]{}.Decode([]byte(`{"id":5}`), codec.Text)
+	require.NoError(t, err)
+	require.NotNil(t, pp)
+	require.NotNil(t, *pp)
+	assert.Equal(t, int64(5), (*pp).ID)
+	u, err := codec.TypedJSONCodec[*upper, *upper]{}.Decode([]byte(`"abc"`), codec.Text)
+	require.NoError(t, err)
+	assert.Equal(t, upper("ABC"), *u)
+	u, err = codec.TypedJSONCodec[*upper, *upper]{}.Decode([]byte(`null`), codec.Text)
+	require.NoError(t, err)
+	assert.Nil(t, u)
 
 	b, mt, err := c.Encode(nil)
 	require.NoError(t, err)
 	assert.Equal(t, codec.Text, mt)
 	assert.Equal(t, "null", string(b))
+}
+
+// upper is a json.Unmarshaler (with a pointer receiver) that upper-cases a
+// JSON string.
+type upper string
+
+func (u *upper) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*u = upper(strings.ToUpper(s))
+	return nil
 }
 
 func TestTypedJSONCodecDifferentDirections(t *testing.T) {

@@ -59,7 +59,11 @@ func (c BinaryProtoCodec[I, O, PI, PO]) Decode(data []byte, t codec.MessageType)
 		return nil, codec.CheckType(t, codec.Binary)
 	}
 	m := PI(new(I))
-	if err := c.UnmarshalOptions.Unmarshal(data, m); err != nil {
+	// The message is new: merging into it is the same as replacing it, and
+	// skips the Reset that proto.Unmarshal does first.
+	opts := c.UnmarshalOptions
+	opts.Merge = true
+	if err := opts.Unmarshal(data, m); err != nil {
 		return nil, fmt.Errorf("protocodec: decode protobuf: %w", err)
 	}
 	return m, nil
