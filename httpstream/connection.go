@@ -63,6 +63,7 @@ type Conn struct {
 	lastActive atomic.Int64 // unix nanos of the last non-PING frame
 	pingSeq    uint32       // guarded by mu
 	lastPong   atomic.Uint32
+	pongCh     chan struct{} // closed and replaced on every pong; guarded by mu
 	missed     int // guarded by mu
 
 	closed    chan struct{}
@@ -112,6 +113,7 @@ func newConn(nc net.Conn, br *bufio.Reader, server bool, cfg Config) (*Conn, err
 		ctrlSignal:  make(chan struct{}, 1),
 		closed:      make(chan struct{}),
 		closeChan:   make(chan bool),
+		pongCh:      make(chan struct{}),
 		log:         cfg.Logger,
 	}
 	c.flowCond = sync.NewCond(&c.flowMu)
@@ -472,19 +474,65 @@ func (c *Conn) sendPing() {
 		c.mu.Unlock()
 		return
 	}
-	// Client pings are odd, server pings even.
-	c.pingSeq += 2
-	if c.pingSeq == 0 || c.pingSeq == 1 {
-		c.pingSeq = 2
-	}
-	id := c.pingSeq
-	if !c.server {
-		id--
-	}
+	id := c.nextPingIDLocked()
 	c.pingTimer.Reset(c.cfg.PingPeriod)
 	c.mu.Unlock()
 	c.queueCtrl(spdy.AppendPing(nil, id))
 	time.AfterFunc(c.cfg.PingTimeout, func() { c.checkPong(id) })
+}
+
+// nextPingIDLocked returns a new ping ID: odd from a client, even from a
+// server, increasing (a reply acknowledges every earlier ping).
+func (c *Conn) nextPingIDLocked() uint32 {
+	c.pingSeq += 2
+	if c.server {
+		return c.pingSeq
+	}
+	return c.pingSeq - 1
+}
+
+// gotPong records the reply to our ping id.
+func (c *Conn) gotPong(id uint32) {
+	for {
+		old := c.lastPong.Load()
+		if id <= old || c.lastPong.CompareAndSwap(old, id) {
+			break
+		}
+	}
+	c.mu.Lock()
+	close(c.pongCh)
+	c.pongCh = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// Ping sends a PING and waits for the reply; it returns the round-trip time.
+func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return 0, c.closeErr()
+	}
+	id := c.nextPingIDLocked()
+	c.mu.Unlock()
+	start := time.Now()
+	if err := c.write(spdy.AppendPing(nil, id)); err != nil {
+		return 0, err
+	}
+	for {
+		c.mu.Lock()
+		ch := c.pongCh
+		c.mu.Unlock()
+		if c.lastPong.Load() >= id {
+			return time.Since(start), nil
+		}
+		select {
+		case <-ch:
+		case <-c.closed:
+			return 0, c.closeErr()
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
 }
 
 func (c *Conn) checkPong(id uint32) {

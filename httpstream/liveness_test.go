@@ -143,3 +143,15 @@ func TestWriteTimeoutIsFatal(t *testing.T) {
 		c.Close()
 	})
 }
+
+func TestPingMeasuresRoundTrip(t *testing.T) {
+	nc, sc := tcpPair(t)
+	client, server := connPair(t, nc, sc, nil, nil, echoHandler)
+	for _, c := range []*Conn{client, server, client} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rtt, err := c.Ping(ctx)
+		cancel()
+		require.NoError(t, err)
+		assert.Positive(t, rtt)
+	}
+}

@@ -105,12 +105,7 @@ func (c *Conn) handle(f *spdy.Frame) error {
 	case spdy.TypePing:
 		// Our pings: odd IDs from a client, even from a server.
 		if (f.PingID%2 == 1) != c.server {
-			for {
-				old := c.lastPong.Load()
-				if f.PingID <= old || c.lastPong.CompareAndSwap(old, f.PingID) {
-					break
-				}
-			}
+			c.gotPong(f.PingID)
 			return nil
 		}
 		c.queueCtrl(spdy.AppendPing(nil, f.PingID))
