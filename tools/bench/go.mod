@@ -7,10 +7,13 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/olahol/melody v1.1.4
 	github.com/streamkit-dev/streamkit/authretry v0.0.0
+	github.com/streamkit-dev/streamkit/codec v0.0.0
+	github.com/streamkit-dev/streamkit/codec/protocodec v0.0.0
 	github.com/streamkit-dev/streamkit/eventstore v0.0.0
 	github.com/streamkit-dev/streamkit/ws v0.0.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/oauth2 v0.36.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require go.yaml.in/yaml/v3 v3.0.5 // indirect

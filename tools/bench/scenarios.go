@@ -5,6 +5,7 @@ package main
 // one line here.
 func scenarios() []Scenario {
 	var s []Scenario
+	s = append(s, codecScenarios()...)
 	s = append(s, authretryScenarios()...)
 	s = append(s, eventstoreScenarios()...)
 	s = append(s, wsScenarios()...)
