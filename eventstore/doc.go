@@ -93,9 +93,11 @@
 //
 // Every Store method is safe for concurrent use. Appends to a stream are
 // totally ordered, and the order of IDs is the order of events. [Memory]
-// and [File] serialize writes behind one store-wide lock (File holds it
-// across the write and, under SyncAlways, the fsync) and hand out IDs from
-// one store-wide generator, so IDs are unique across streams. Event.Data is
+// and [File] serialize writes behind one store-wide lock and hand out IDs
+// from one store-wide generator, so IDs are unique across streams. File
+// writes each record under that lock but fsyncs outside it: under
+// SyncAlways, concurrent appends share one fsync (group commit), and an
+// event becomes visible to readers only once it is durable. Event.Data is
 // shared between readers: treat it as read-only. OnEvict runs on the
 // goroutine that caused the eviction, with no lock held; it must be quick
 // and must not call the store.

@@ -28,8 +28,9 @@ type SyncPolicy uint8
 
 const (
 	// SyncAlways fsyncs every append (and Trim and Delete) before it
-	// returns: nothing acknowledged is lost, even on power loss. Appends are
-	// serialized behind the disk's fsync latency. The default.
+	// returns: nothing acknowledged is lost, even on power loss. Concurrent
+	// appends share an fsync (group commit), and readers see an event only
+	// once it is durable. The default.
 	SyncAlways SyncPolicy = iota
 	// SyncInterval fsyncs in the background every FileOptions.SyncEvery: a
 	// machine crash loses at most that much acknowledged history.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,7 +190,12 @@ func esFileAppend(ctx context.Context, cfg Config) ([]Row, error) {
 		budget = 20 * time.Millisecond
 	}
 	var rows []Row
-	for _, p := range []eventstore.SyncPolicy{eventstore.SyncAlways, eventstore.SyncInterval, eventstore.SyncNever} {
+	type run struct {
+		policy    eventstore.SyncPolicy
+		appenders int
+	}
+	for _, r := range []run{{eventstore.SyncAlways, 1}, {eventstore.SyncAlways, 8}, {eventstore.SyncInterval, 1}, {eventstore.SyncNever, 1}} {
+		p := r.policy
 		dir, err := os.MkdirTemp("", "bench-eventstore-")
 		if err != nil {
 			return nil, err
@@ -199,15 +205,31 @@ func esFileAppend(ctx context.Context, cfg Config) ([]Row, error) {
 			_ = os.RemoveAll(dir)
 			return nil, err
 		}
-		n := 0
+		// Each appender has its own stream, as concurrent publishers would.
+		var n atomic.Int64
+		var firstErr error
+		var mu sync.Mutex
+		var wg sync.WaitGroup
 		start := time.Now()
-		for time.Since(start) < budget && ctx.Err() == nil {
-			if _, err = f.Append(ctx, "room", "message", esPayload); err != nil {
-				break
-			}
-			n++
+		for a := range r.appenders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				stream := fmt.Sprintf("room-%d", a)
+				for time.Since(start) < budget && ctx.Err() == nil {
+					if _, err := f.Append(ctx, stream, "message", esPayload); err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
+						return
+					}
+					n.Add(1)
+				}
+			}()
 		}
+		wg.Wait()
 		elapsed := time.Since(start)
+		err = firstErr
 		cerr := f.Close()
 		_ = os.RemoveAll(dir)
 		if err != nil {
@@ -216,8 +238,9 @@ func esFileAppend(ctx context.Context, cfg Config) ([]Row, error) {
 		if cerr != nil {
 			return nil, cerr
 		}
-		rows = append(rows, Row{Scenario: "eventstore/file-append", Metric: "appends/s sync=" + p.String(),
-			Goal: Higher, Ours: float64(n) / elapsed.Seconds(), Peer: "-"})
+		rows = append(rows, Row{Scenario: "eventstore/file-append",
+			Metric: fmt.Sprintf("appends/s sync=%s, %d appender(s)", p, r.appenders),
+			Goal:   Higher, Ours: float64(n.Load()) / elapsed.Seconds(), Peer: "-"})
 	}
 	return rows, nil
 }
