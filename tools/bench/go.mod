@@ -6,17 +6,24 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/gorilla/websocket v1.5.3
 	github.com/olahol/melody v1.1.4
+	github.com/redis/go-redis/v9 v9.22.0
 	github.com/streamkit-dev/streamkit/authretry v0.0.0
 	github.com/streamkit-dev/streamkit/codec v0.0.0
 	github.com/streamkit-dev/streamkit/codec/protocodec v0.0.0
 	github.com/streamkit-dev/streamkit/eventstore v0.0.0
+	github.com/streamkit-dev/streamkit/eventstore/redisstore v0.0.0
 	github.com/streamkit-dev/streamkit/ws v0.0.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/oauth2 v0.36.0
 	google.golang.org/protobuf v1.36.12
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/sys v0.30.0 // indirect
+)
 
 replace github.com/streamkit-dev/streamkit/authretry => ../../authretry
 
@@ -25,6 +32,8 @@ replace github.com/streamkit-dev/streamkit/codec => ../../codec
 replace github.com/streamkit-dev/streamkit/codec/protocodec => ../../codec/protocodec
 
 replace github.com/streamkit-dev/streamkit/eventstore => ../../eventstore
+
+replace github.com/streamkit-dev/streamkit/eventstore/redisstore => ../../eventstore/redisstore
 
 replace github.com/streamkit-dev/streamkit/httpx => ../../httpx
 

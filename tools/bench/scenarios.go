@@ -7,6 +7,7 @@ func scenarios() []Scenario {
 	var s []Scenario
 	s = append(s, codecScenarios()...)
 	s = append(s, authretryScenarios()...)
+	s = append(s, redisstoreScenarios()...)
 	s = append(s, eventstoreScenarios()...)
 	s = append(s, wsScenarios()...)
 	return s
