@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"iter"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -351,7 +352,7 @@ func (c *core) insert(name string, id ID, typ string, data []byte, nowMs uint64,
 		for len(c.streams) >= c.lim.MaxStreams && c.lruHead != nil {
 			c.drop(c.lruHead, EvictStreams, l)
 		}
-		s = &stream{name: name}
+		s = &stream{name: strings.Clone(name)} // do not pin a caller's larger buffer
 		c.streams[name] = s
 		c.lruPush(s)
 		if c.created != nil {
@@ -625,7 +626,7 @@ func (c *core) follow(ctx context.Context, name string, after ID) iter.Seq2[Even
 		c.followers.Add(1)
 		defer c.followers.Add(-1)
 		buf := make([]Event, 0, followBatch)
-		for {
+		for ctx.Err() == nil {
 			batch, wait, err := f.next(buf[:0])
 			if err != nil {
 				yield(Event{}, err)

@@ -87,3 +87,27 @@ func TestSearchLargeRing(t *testing.T) {
 	_, err = m.ReadAfter(ctx, "s", ids[1498], 1)
 	require.ErrorIs(t, err, ErrGap)
 }
+
+// TestFollowCancelDuringReplay checks that a long replay stops soon after
+// its context is cancelled, not at the end of the replay.
+func TestFollowCancelDuringReplay(t *testing.T) {
+	m := NewMemory(Options{})
+	defer m.Close()
+	bg := context.Background()
+	for range 1000 {
+		_, err := m.Append(bg, "s", "", []byte("x"))
+		require.NoError(t, err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	n := 0
+	for _, err := range m.Follow(ctx, "s", ID{}) {
+		require.NoError(t, err)
+		n++
+		if n == 10 {
+			cancel()
+		}
+	}
+	assert.LessOrEqual(t, n, followBatch, "replay went on after cancel")
+	assert.GreaterOrEqual(t, n, 10)
+}
