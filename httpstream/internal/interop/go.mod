@@ -3,6 +3,7 @@ module github.com/streamkit-dev/streamkit/httpstream/internal/interop
 go 1.26.0
 
 require (
+	github.com/moby/spdystream v0.5.1
 	github.com/streamkit-dev/streamkit/httpstream v0.0.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
@@ -11,7 +12,6 @@ require (
 
 require (
 	github.com/go-logr/logr v1.4.3 // indirect
-	github.com/moby/spdystream v0.5.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.57.0 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
