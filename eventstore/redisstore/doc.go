@@ -107,6 +107,12 @@
 // their predecessor's ID, so the new follower resumes exactly where the old
 // one stopped, or reports a gap if events were evicted meanwhile.
 //
+// Appends are never retried by the client: an append whose reply was lost
+// (the connection dropped after Redis ran it) may be stored, and sending it
+// again would store it twice, so the caller gets an ErrUnavailable error
+// instead and decides (a caller that retries gets at-least-once). Reads and
+// XREAD are retried by go-redis as usual (Options.MaxRetries).
+//
 // Durability is Redis's: with appendonly yes and appendfsync always, an event
 // whose Append returned survives a crash of Redis. A Redis that restarts
 // without its data forgets the streams; readers positioned in them then get

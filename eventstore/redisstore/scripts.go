@@ -152,7 +152,9 @@ const (
 //
 // Per event it costs one XADD (and one HGET per stream); the bookkeeping and
 // the bounds are applied once per stream and once per batch.
-var appendScript = redis.NewScript(luaPrelude + `
+var appendScript = redis.NewScript(appendSrc)
+
+const appendSrc = luaPrelude + `
 local maxlen, maxbytes, maxstreams = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local cnt = tonumber(ARGV[8])
 
@@ -273,7 +275,7 @@ end
 
 for _, x in ipairs(evs) do ids[#ids + 1] = x end
 return ids
-`)
+`
 
 // readScript: ARGV[5] mode ("after" or "since"), ARGV[6] position (an ID),
 // ARGV[7] limit. Returns {status, info, entries, evictions...}: status "ok"

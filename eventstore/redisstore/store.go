@@ -171,7 +171,7 @@ func (s *Store) Append(ctx context.Context, stream, typ string, data []byte) (ev
 	}
 	in := [1]eventstore.Event{{Stream: stream, Type: typ, Data: data}}
 	keys, args := s.appendArgs(in[:])
-	res, err := appendScript.Run(ctx, s.c, keys, args...).Slice()
+	res, err := s.runAppend(ctx, keys, args)
 	if err != nil {
 		return eventstore.Event{}, fail(ctx, "append", err)
 	}
@@ -229,6 +229,37 @@ func (s *Store) stored(evs []eventstore.Event, res []any) ([]eventstore.Event, e
 	return out, nil
 }
 
+// onceCmd is a command the client must not retry. An append whose reply was
+// lost (a dropped connection, a read timeout) may have run: sending it again
+// would store the event twice, so the caller gets the error instead.
+type onceCmd struct{ *redis.Cmd }
+
+func (onceCmd) NoRetry() bool { return true }
+
+func appendCmd(ctx context.Context, verb, script string, keys []string, args []any) onceCmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, verb, script, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	return onceCmd{redis.NewCmd(ctx, append(a, args...)...)}
+}
+
+// runAppend runs the append script once: EVALSHA, and EVAL when the server
+// does not have the script (NOSCRIPT means it did not run).
+func (s *Store) runAppend(ctx context.Context, keys []string, args []any) ([]any, error) {
+	cmd := appendCmd(ctx, "evalsha", appendScript.Hash(), keys, args)
+	err := s.c.Process(ctx, cmd)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		cmd = appendCmd(ctx, "eval", appendSrc, keys, args)
+		err = s.c.Process(ctx, cmd)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cmd.Slice()
+}
+
 // maxScriptBatch bounds the events of one append script, so that a large
 // batch does not hold Redis (which runs scripts one at a time) for long.
 const maxScriptBatch = 256
@@ -259,7 +290,7 @@ func (s *Store) AppendBatch(ctx context.Context, events []eventstore.Event) ([]e
 		cmds, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, c := range chunks {
 				keys, args := s.appendArgs(c)
-				appendScript.EvalSha(ctx, p, keys, args...)
+				_ = p.Process(ctx, appendCmd(ctx, "evalsha", appendScript.Hash(), keys, args))
 			}
 			return nil
 		})
@@ -273,7 +304,7 @@ func (s *Store) AppendBatch(ctx context.Context, events []eventstore.Event) ([]e
 		}
 		out := make([]eventstore.Event, 0, len(events))
 		for i, c := range cmds {
-			res, cerr := c.(*redis.Cmd).Slice()
+			res, cerr := c.(onceCmd).Slice()
 			if cerr != nil {
 				return out, fail(ctx, "append", cerr)
 			}
