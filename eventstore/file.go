@@ -99,8 +99,10 @@ type Recovery struct {
 // it is never served. The ID generator resumes after the newest ID recovered,
 // so IDs keep increasing across restarts.
 //
-// Only one File may have a directory open at a time; File does not lock the
-// directory against a second process.
+// Only one File may have a directory open at a time: OpenFile takes an
+// advisory lock (flock) on dir/LOCK, so a second OpenFile of the same
+// directory, in any process, fails until the first is closed or its process
+// dies.
 type File struct {
 	c   core
 	dir string
@@ -121,6 +123,7 @@ type File struct {
 
 	syncMu   sync.Mutex // held by the group-commit leader across its fsync
 	recovery Recovery
+	lock     *os.File // holds the directory lock until Close
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	closeErr error
@@ -167,12 +170,17 @@ func OpenFile(dir string, opts FileOptions) (*File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	f := &File{dir: dir, fo: opts, stop: make(chan struct{})}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	f := &File{dir: dir, fo: opts, stop: make(chan struct{}), lock: lock}
 	f.c.init(opts.Options)
 	if err := f.recover(); err != nil {
 		if f.active != nil {
 			_ = f.active.Close()
 		}
+		_ = lock.Close()
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	f.c.persist = f
@@ -676,7 +684,10 @@ func (f *File) Close() error {
 		}
 		f.active = nil
 	}
+	_ = f.lock.Close() // releases the directory lock
 	return f.closeErr
 }
 
 var _ io.Closer = (*File)(nil)
+
+var errDirLocked = errors.New("eventstore: directory is in use by another File")

@@ -468,3 +468,15 @@ func TestFileIntervalKeepsAppending(t *testing.T) {
 	g := openFile(t, dir, eventstore.FileOptions{})
 	assert.Len(t, readAll(t, g, "s"), n)
 }
+
+func TestFileDirLock(t *testing.T) {
+	dir := t.TempDir()
+	f := openFile(t, dir, eventstore.FileOptions{})
+	_, err := eventstore.OpenFile(dir, eventstore.FileOptions{})
+	require.ErrorIs(t, err, eventstore.ErrUnavailable)
+	assert.Contains(t, err.Error(), "in use")
+	require.NoError(t, f.Close())
+	g, err := eventstore.OpenFile(dir, eventstore.FileOptions{})
+	require.NoError(t, err, "Close releases the lock")
+	require.NoError(t, g.Close())
+}
