@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,11 @@ func eventstoreScenarios() []Scenario {
 				},
 			})
 	}
+	s = append(s, Scenario{
+		Name:  "eventstore/follow-latency",
+		Peers: "- (memory and file stores side by side)",
+		Run:   esFollowLatency,
+	})
 	s = append(s, Scenario{
 		Name:  "eventstore/file-append",
 		Peers: "- (sync policies side by side)",
@@ -243,4 +249,84 @@ func esFileAppend(ctx context.Context, cfg Config) ([]Row, error) {
 			Goal:   Higher, Ours: float64(n.Load()) / elapsed.Seconds(), Peer: "-"})
 	}
 	return rows, nil
+}
+
+// esFollowLatency measures the time from Append to delivery by a follower
+// that waits on the live tail (one event in flight at a time), for the
+// memory store and the file store under SyncAlways (which includes fsync).
+func esFollowLatency(ctx context.Context, cfg Config) ([]Row, error) {
+	n := 2000
+	if cfg.Short {
+		n = 20
+	}
+	dir, err := os.MkdirTemp("", "bench-eventstore-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	file, err := eventstore.OpenFile(dir, eventstore.FileOptions{Sync: eventstore.SyncAlways})
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	mem := eventstore.NewMemory(eventstore.Options{})
+	defer mem.Close()
+	var rows []Row
+	for _, st := range []struct {
+		name  string
+		store eventstore.Store
+	}{{"memory", mem}, {"file sync=always", file}} {
+		lat, err := esMeasureFollow(ctx, st.store, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range []struct {
+			name string
+			p    float64
+		}{{"p50", 0.50}, {"p99", 0.99}} {
+			rows = append(rows, Row{Scenario: "eventstore/follow-latency",
+				Metric: fmt.Sprintf("µs %s, %s", q.name, st.name), Goal: Lower,
+				Ours: float64(lat[int(q.p*float64(len(lat)-1))].Nanoseconds()) / 1e3, Peer: "-"})
+		}
+	}
+	return rows, nil
+}
+
+func esMeasureFollow(ctx context.Context, s eventstore.Store, n int) ([]time.Duration, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan time.Time, 1)
+	done := make(chan error, 1)
+	seq := s.Follow(ctx, "latency", eventstore.Tail)
+	go func() {
+		for _, err := range seq {
+			if err != nil {
+				done <- err
+				return
+			}
+			got <- time.Now()
+		}
+		done <- nil
+	}()
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		start := time.Now()
+		if _, err := s.Append(ctx, "latency", "", esPayload); err != nil {
+			return nil, err
+		}
+		select {
+		case at := <-got:
+			lat = append(lat, at.Sub(start))
+		case err := <-done:
+			return nil, fmt.Errorf("follower ended: %v", err)
+		case <-time.After(10 * time.Second):
+			return nil, fmt.Errorf("follower did not deliver")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		return nil, err
+	}
+	slices.Sort(lat)
+	return lat, nil
 }
