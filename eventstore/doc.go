@@ -82,7 +82,8 @@
 //     OS. Under every policy an acknowledged append survives the process
 //     being killed. Retention removes whole segments: once none of their
 //     events are held, once they are older than MaxAge, or when the log
-//     passes FileOptions.MaxLogBytes (their events are then evicted).
+//     passes FileOptions.MaxLogBytes (their events are then evicted). One
+//     File per directory: OpenFile locks it (flock on dir/LOCK).
 //   - redisstore (module eventstore/redisstore): many processes behind a
 //     load balancer share one log and its live tail through Redis Streams.
 //
