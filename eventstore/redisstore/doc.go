@@ -107,6 +107,15 @@
 // their predecessor's ID, so the new follower resumes exactly where the old
 // one stopped, or reports a gap if events were evicted meanwhile.
 //
+// Time bounds come from the client: go-redis applies a context's deadline
+// to a call only with Options.ContextTimeoutEnabled; otherwise its
+// DialTimeout, ReadTimeout and WriteTimeout (and MaxRetries) bound each call,
+// and Options.StatsTimeout too. A server that hangs without closing the
+// connection (frozen, partitioned) therefore fails calls after ReadTimeout
+// (3s by default) and a waiting follower's XREAD after BlockTimeout plus 10s
+// (go-redis's deadline for blocking commands). A cancelled context or Close
+// still ends a follower at once; Close then waits for that pending XREAD.
+//
 // Appends are never retried by the client: an append whose reply was lost
 // (the connection dropped after Redis ran it) may be stored, and sending it
 // again would store it twice, so the caller gets an ErrUnavailable error

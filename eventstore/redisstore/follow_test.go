@@ -343,3 +343,29 @@ func TestConnectionLossFollowResumes(t *testing.T) {
 	require.NoError(t, s.Close())
 	require.ErrorIs(t, <-followErr, eventstore.ErrClosed)
 }
+
+// A Redis that restarts without its data forgets the streams: positions in
+// them are gaps, never a silent replay of whatever the new stream holds.
+func TestRestartWithoutPersistenceIsAGap(t *testing.T) {
+	ctx := ctxT(t)
+	srv := redistest.New(t)
+	s := openOn(t, client(t, srv), "{es}:", eventstore.Options{})
+	var last eventstore.Event
+	for i := range 3 {
+		var err error
+		last, err = s.Append(ctx, "s", "", fmt.Appendf(nil, "%d", i))
+		require.NoError(t, err)
+	}
+	require.NoError(t, srv.Restart())
+	_, err := s.ReadAfter(ctx, "s", last.ID, 10)
+	var g *eventstore.GapError
+	require.ErrorAs(t, err, &g)
+	assert.True(t, g.Oldest.IsZero())
+
+	fresh, err := s.Append(ctx, "s", "", []byte("new"))
+	require.NoError(t, err)
+	assert.True(t, last.ID.Less(fresh.ID), "the server clock keeps new IDs after old ones")
+	_, err = collect(ctx, s, "s", last.ID, 1)
+	require.ErrorAs(t, err, &g)
+	assert.Equal(t, fresh.ID, g.Oldest)
+}

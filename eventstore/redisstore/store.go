@@ -41,7 +41,9 @@ type Options struct {
 	// Default 256.
 	ReadBatch int
 
-	// StatsTimeout bounds the round trip that Stats makes. Default 1s.
+	// StatsTimeout bounds the round trip that Stats makes, through its
+	// context: go-redis honours it only with ContextTimeoutEnabled, else
+	// the client's own timeouts apply. Default 1s.
 	StatsTimeout time.Duration
 }
 
