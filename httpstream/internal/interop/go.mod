@@ -3,6 +3,7 @@ module github.com/streamkit-dev/streamkit/httpstream/internal/interop
 go 1.26.0
 
 require (
+	github.com/hashicorp/yamux v0.1.2
 	github.com/moby/spdystream v0.5.1
 	github.com/streamkit-dev/streamkit/httpstream v0.0.0
 	github.com/stretchr/testify v1.12.1
