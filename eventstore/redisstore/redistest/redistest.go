@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -167,12 +168,20 @@ func (s *Server) start() error {
 	for {
 		select {
 		case <-exited:
+			s.mu.Lock()
+			s.cmd, s.exited, s.log = nil, nil, nil
+			s.mu.Unlock()
 			logf.Close()
 			return fmt.Errorf("redistest: redis-server exited on start (port %d): %s", s.port, s.logTail())
 		default:
 		}
-		if ping(s.Addr()) == nil {
+		err := ping(s.Addr(), cmd.Process.Pid)
+		if err == nil {
 			return nil
+		}
+		if errors.Is(err, errOtherServer) {
+			_ = s.signal(syscall.SIGKILL, 10*time.Second)
+			return fmt.Errorf("redistest: port %d taken by another process: %w", s.port, err)
 		}
 		if time.Now().After(deadline) {
 			_ = s.Stop()
@@ -183,26 +192,46 @@ func (s *Server) start() error {
 }
 
 // ping sends PING in RESP and expects +PONG (without a client library, so a
-// server that is still loading its AOF does not count as up).
-func ping(addr string) error {
+// server that is still loading its AOF does not count as up), then checks
+// with INFO that the server answering is process pid, not another one that
+// took the port first.
+func ping(addr string, pid int) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.Write([]byte("PING\r\nINFO server\r\n")); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
 	if err != nil {
 		return err
 	}
 	if !strings.HasPrefix(line, "+PONG") {
 		return fmt.Errorf("redistest: PING answered %q", strings.TrimSpace(line))
 	}
+	line, err = r.ReadString('\n')
+	if err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "$")))
+	if err != nil || !strings.HasPrefix(line, "$") || n < 0 || n > 1<<20 {
+		return fmt.Errorf("redistest: INFO answered %q", strings.TrimSpace(line))
+	}
+	info := make([]byte, n)
+	if _, err := io.ReadFull(r, info); err != nil {
+		return err
+	}
+	if !bytes.Contains(info, []byte("\nprocess_id:"+strconv.Itoa(pid)+"\r")) {
+		return errOtherServer
+	}
 	return nil
 }
+
+var errOtherServer = errors.New("redistest: another server answers on the port")
 
 func (s *Server) logTail() string {
 	b, _ := os.ReadFile(filepath.Join(s.cfg.Dir, "redis.log"))
