@@ -126,3 +126,38 @@ func ExampleStore_AppendBatch() {
 	fmt.Println(len(out), out[0].ID.Less(out[2].ID))
 	// Output: 3 true
 }
+
+func ExampleStore_ReadSince() {
+	srv, client := exampleRedis()
+	defer srv.Stop()
+	defer client.Close()
+	store, _ := redisstore.New(client, redisstore.Options{})
+	defer store.Close()
+	ctx := context.Background()
+
+	first, _ := store.Append(ctx, "poll", "", []byte("a"))
+	_, _ = store.Append(ctx, "poll", "", []byte("b"))
+
+	// A long poller asks for what was accepted since a time: the time is in
+	// the IDs, so this is a range read from "<ms>-0".
+	evs, err := store.ReadSince(ctx, "poll", first.Time, 10)
+	fmt.Println(len(evs), err)
+	// Output: 2 <nil>
+}
+
+func ExampleStore_Stats() {
+	srv, client := exampleRedis()
+	defer srv.Stop()
+	defer client.Close()
+	store, _ := redisstore.New(client, redisstore.Options{
+		Options: eventstore.Options{Limits: eventstore.Limits{MaxEventsPerStream: 1}},
+	})
+	defer store.Close()
+	ctx := context.Background()
+
+	_, _ = store.Append(ctx, "s", "", []byte("a"))
+	_, _ = store.Append(ctx, "s", "", []byte("b")) // evicts "a"
+	st := store.Stats()
+	fmt.Println(st.Streams, st.Events, st.Appended, st.EvictedBy[eventstore.EvictCount])
+	// Output: 1 1 2 1
+}
