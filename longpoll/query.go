@@ -1,0 +1,98 @@
+package longpoll
+
+import (
+	"net/url"
+	"strconv"
+)
+
+// MaxCategoryLen is the longest category name, in bytes (as golongpoll).
+const MaxCategoryLen = 1024
+
+// The API error texts of golongpoll's subscription handler, byte for byte:
+// its clients and users' tests match them.
+const (
+	errTextCategory    = "Invalid subscription category, must be 1-1024 characters long."
+	errTextSinceTime   = "Invalid 'since_time' arg."
+	errTextLastIDNoTS  = "Must provide 'since_time' arg when providing 'last_id'."
+	errTextLastIDUUID  = "Param 'last_id' was not a valid UUID."
+	errTextTooManyCats = "Too many categories."
+)
+
+func errTextTimeout(max int) string {
+	return "Invalid or missing 'timeout' arg.  Must be 1-" + strconv.Itoa(max) + "."
+}
+
+// subscribeQuery is a validated subscription request.
+type subscribeQuery struct {
+	Timeout    int      // seconds, 1..max
+	Categories []string // one or more, distinct
+	HasSince   bool
+	Since      int64 // epoch ms; may be zero or negative, as golongpoll allows
+	LastIDs    []wireID
+	HasLastID  bool // a non-empty last_id was given (even one that is not ours)
+}
+
+// parseSubscribe validates q in golongpoll's order (timeout, category,
+// since_time, last_id) and returns golongpoll's error text on failure.
+//
+// Extensions: "category" may repeat (at most maxCats distinct values), and
+// so may "last_id" (one per category; each ID names its category).
+func parseSubscribe(q url.Values, maxTimeout, maxCats int) (subscribeQuery, string) {
+	var s subscribeQuery
+	t, err := strconv.Atoi(q.Get("timeout"))
+	if err != nil || t < 1 || t > maxTimeout {
+		return s, errTextTimeout(maxTimeout)
+	}
+	s.Timeout = t
+	cats := q["category"]
+	if len(cats) == 0 {
+		return s, errTextCategory
+	}
+	for _, c := range cats {
+		if len(c) == 0 || len(c) > MaxCategoryLen {
+			return s, errTextCategory
+		}
+	}
+	if len(cats) > 1 {
+		seen := make(map[string]bool, len(cats))
+		for _, c := range cats {
+			if !seen[c] {
+				seen[c] = true
+				s.Categories = append(s.Categories, c)
+			}
+		}
+		if len(s.Categories) > maxCats {
+			return s, errTextTooManyCats
+		}
+	} else {
+		s.Categories = cats[:1]
+	}
+	if st := q.Get("since_time"); st != "" {
+		v, err := strconv.ParseInt(st, 10, 64)
+		if err != nil {
+			return s, errTextSinceTime
+		}
+		s.HasSince, s.Since = true, v
+	}
+	ids := q["last_id"]
+	if len(ids) > maxCats {
+		return s, errTextTooManyCats
+	}
+	for _, id := range ids {
+		if id == "" { // the JS client always sends last_id=
+			continue
+		}
+		if !s.HasSince {
+			return s, errTextLastIDNoTS
+		}
+		u, err := parseUUID(id)
+		if err != nil {
+			return s, errTextLastIDUUID
+		}
+		s.HasLastID = true
+		if w, ok := decodeID(u); ok {
+			s.LastIDs = append(s.LastIDs, w)
+		}
+	}
+	return s, ""
+}

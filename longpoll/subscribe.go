@@ -1,0 +1,308 @@
+package longpoll
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/streamkit-dev/streamkit/eventstore"
+)
+
+// cursor is where a poll resumes in one category.
+type cursor struct {
+	after   eventstore.ID // with byID: events after this ID
+	byID    bool
+	sinceMs int64 // otherwise: events at or after this millisecond
+}
+
+// cursorFor maps golongpoll's since_time/last_id to a position in one
+// category:
+//
+//   - last_id of this category at or after since_time: after that event;
+//   - otherwise, with some last_id given: events at or after since_time
+//     (golongpoll: ts > since, or ts == since and id != last_id);
+//   - since_time alone: events after since_time (ts > since);
+//   - neither: only new events (at or after now).
+func cursorFor(q *subscribeQuery, hash uint64, nowMs int64) cursor {
+	if !q.HasSince {
+		return cursor{sinceMs: nowMs}
+	}
+	for i := len(q.LastIDs) - 1; i >= 0; i-- {
+		w := q.LastIDs[i]
+		if w.Hash == hash && w.ID.Ms <= math.MaxInt64 && int64(w.ID.Ms) >= q.Since {
+			return cursor{after: w.ID, byID: true}
+		}
+	}
+	if q.HasLastID {
+		return cursor{sinceMs: q.Since}
+	}
+	if q.Since == math.MaxInt64 {
+		return cursor{sinceMs: q.Since}
+	}
+	return cursor{sinceMs: q.Since + 1}
+}
+
+// read returns up to limit encoded events after cur and moves cur past
+// them. A cursor the store cannot resume from (evicted history) reads from
+// the oldest event held and reports lost. Call with c.mu held.
+func (b *Broker) read(ctx context.Context, c *category, cur *cursor, limit int) (evs []eventstore.Event, lost bool, err error) {
+	if cur.byID {
+		evs, err = b.store.ReadAfter(ctx, c.name, cur.after, limit)
+	} else {
+		evs, err = b.store.ReadSince(ctx, c.name, time.UnixMilli(max(cur.sinceMs, 0)), limit)
+	}
+	if ge := (*eventstore.GapError)(nil); errors.As(err, &ge) {
+		// A stream that holds nothing and a cursor that is merely unknown
+		// (another process's memory, a category never published here)
+		// is still reported: the client cannot have everything.
+		lost = !b.opts.DeleteAfterRead
+		*cur = cursor{byID: true}
+		evs, err = b.store.ReadAfter(ctx, c.name, eventstore.ID{}, limit)
+	}
+	if err != nil {
+		return nil, lost, err
+	}
+	if len(evs) > 0 {
+		*cur = cursor{after: evs[len(evs)-1].ID, byID: true}
+		if b.opts.DeleteAfterRead {
+			if _, err := b.store.Trim(ctx, c.name, evs[len(evs)-1].ID.Next()); err != nil {
+				b.logf("longpoll: trim after read failed", "category", c.name, "err", err)
+			}
+		}
+	}
+	return evs, lost, nil
+}
+
+func (b *Broker) logf(msg string, args ...any) {
+	if b.opts.Logger != nil {
+		b.opts.Logger.Warn(msg, args...)
+	}
+}
+
+func setPollHeaders(h http.Header) {
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
+	h.Set("Pragma", "no-cache")
+	h.Set("Expires", "0")
+}
+
+type pollOut struct {
+	ms  int64
+	enc []byte
+}
+
+// poll is one subscription request in progress.
+type poll struct {
+	b    *Broker
+	q    subscribeQuery
+	cats []*category // locked one at a time, never two at once
+	curs []cursor
+	w    waiter
+	lost bool
+	out  []pollOut
+}
+
+// collect reads every category after its cursor; with register it then
+// leaves the waiter registered, otherwise it removes it. Each category is
+// read and (de)registered under its lock, so no publish falls between.
+func (p *poll) collect(ctx context.Context, register bool) error {
+	limit := p.b.opts.MaxEventsPerAnswer
+	multi := len(p.cats) > 1
+	for i, c := range p.cats {
+		n := limit - len(p.out)
+		if multi && !p.b.opts.DeleteAfterRead {
+			n = limit // merged and cut below
+		}
+		c.mu.Lock()
+		if register {
+			c.waiters[&p.w] = struct{}{}
+		} else {
+			delete(c.waiters, &p.w)
+		}
+		var err error
+		if n > 0 {
+			var evs []eventstore.Event
+			var lost bool
+			save := p.curs[i]
+			evs, lost, err = p.b.read(ctx, c, &p.curs[i], n)
+			p.lost = p.lost || lost
+			for j := range evs {
+				p.out = append(p.out, pollOut{int64(evs[j].ID.Ms), c.encoded(&evs[j], &p.b.encodes)})
+			}
+			if multi && !p.b.opts.DeleteAfterRead {
+				// Cursors move only for what is sent: see cut.
+				p.curs[i] = save
+			}
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cut merges several categories' events by time and cuts the answer to the
+// cap without splitting a millisecond: the next poll's since_time is the
+// last event's time, and events of that millisecond in a category without
+// a last_id would be skipped.
+func (p *poll) cut() {
+	if len(p.cats) == 1 || p.b.opts.DeleteAfterRead {
+		return
+	}
+	slices.SortStableFunc(p.out, func(a, b pollOut) int {
+		switch {
+		case a.ms < b.ms:
+			return -1
+		case a.ms > b.ms:
+			return 1
+		}
+		return 0
+	})
+	limit := p.b.opts.MaxEventsPerAnswer
+	if len(p.out) <= limit {
+		return
+	}
+	last := p.out[limit-1].ms
+	n := limit
+	for n > 0 && p.out[n-1].ms == last {
+		n--
+	}
+	if n == 0 {
+		n = limit // more than the cap in one millisecond: the cap wins
+	}
+	p.out = p.out[:n]
+}
+
+func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
+	if b.opts.BeforeSubscribe != nil && !b.opts.BeforeSubscribe(w, r) {
+		return
+	}
+	setPollHeaders(w.Header())
+	q, bad := parseSubscribe(r.URL.Query(), b.opts.MaxTimeoutSeconds, b.opts.MaxCategoriesPerRequest)
+	if bad != "" {
+		_, _ = w.Write(answerError(bad))
+		return
+	}
+	if !b.enter() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write(answerError(ErrStopped.Error()))
+		return
+	}
+	defer b.leave()
+	ctx := r.Context()
+	p := &poll{b: b, q: q, w: waiter{ch: make(chan struct{}, 1)}}
+	nowMs := time.Now().UnixMilli()
+	for _, name := range q.Categories {
+		c, err := b.lockCategory(name)
+		if err != nil {
+			p.release()
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write(answerError(err.Error()))
+			return
+		}
+		c.busy++ // held until release
+		c.mu.Unlock()
+		p.cats = append(p.cats, c)
+		p.curs = append(p.curs, cursorFor(&q, c.hash, nowMs))
+	}
+	defer p.release()
+
+	if b.waiting.Add(1) > int64(b.opts.MaxWaiting) {
+		b.waiting.Add(-1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write(answerError(ErrTooManyWaiting.Error()))
+		return
+	}
+	defer b.waiting.Add(-1)
+
+	timer := time.NewTimer(time.Duration(q.Timeout) * time.Second)
+	defer timer.Stop()
+	for {
+		if err := p.collect(ctx, true); err != nil {
+			p.fail(w, err)
+			return
+		}
+		if len(p.out) > 0 {
+			break
+		}
+		var done, expired bool
+		select {
+		case <-p.w.ch:
+		case <-timer.C:
+			expired = true
+		case <-b.stop:
+			expired = true
+		case <-ctx.Done():
+			done = true
+		}
+		// The timeout's timestamp is taken before the last read: every
+		// event appended after it has a later millisecond, and every event
+		// appended before it is found by the read below. So a client that
+		// moves since_time to this timestamp skips nothing (golongpoll can
+		// answer "timeout" with a timestamp past an event it never sent).
+		ts := time.Now().UnixMilli() - 1
+		if err := p.collect(ctx, false); err != nil {
+			p.fail(w, err)
+			return
+		}
+		if len(p.out) > 0 {
+			break
+		}
+		if done {
+			return
+		}
+		if expired {
+			if q.HasSince {
+				ts = max(ts, q.Since)
+			}
+			b.timeouts.Add(1)
+			_, _ = w.Write(answerTimeout(ts, p.lost))
+			return
+		}
+		// Woken, but another poll took the events (DeleteAfterRead): wait on.
+	}
+	for _, c := range p.cats {
+		c.mu.Lock()
+		delete(c.waiters, &p.w)
+		c.mu.Unlock()
+	}
+	p.cut()
+	encs := make([][]byte, len(p.out))
+	for i := range p.out {
+		encs[i] = p.out[i].enc
+	}
+	b.answers.Add(1)
+	b.delivered.Add(uint64(len(encs)))
+	_, _ = w.Write(answerEvents(encs, p.lost))
+}
+
+// release gives up the poll's hold on its categories.
+func (p *poll) release() {
+	for _, c := range p.cats {
+		c.mu.Lock()
+		delete(c.waiters, &p.w)
+		c.busy--
+		c.mu.Unlock()
+		p.b.release(c)
+	}
+	p.cats = nil
+}
+
+func (p *poll) fail(w http.ResponseWriter, err error) {
+	if p.b.stopped() || errors.Is(err, eventstore.ErrClosed) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write(answerError(ErrStopped.Error()))
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	p.b.logf("longpoll: store read failed", "err", err)
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write(answerError("longpoll: store unavailable"))
+}
