@@ -94,7 +94,24 @@ func dialWith[I, O any](ctx context.Context, d *dialer, url string, c codec.Code
 	if sess == nil {
 		return nil, errors.New("ws: Dial with a nil Session")
 	}
-	wc, resp, err := d.d.DialContext(ctx, url, d.header)
+	// A per-dial copy of the dialer wraps the TCP connection for batched
+	// writes (under TLS too: the batch then holds TLS records).
+	dd := d.d
+	var bc *batchConn
+	dial := dd.NetDialContext
+	if dial == nil {
+		var nd net.Dialer
+		dial = nd.DialContext
+	}
+	dd.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		bc = newBatchConn(c, &d.env.batchPool)
+		return bc, nil
+	}
+	wc, resp, err := dd.DialContext(ctx, url, d.header)
 	if err != nil {
 		if resp != nil {
 			_ = resp.Body.Close()
@@ -102,7 +119,7 @@ func dialWith[I, O any](ctx context.Context, d *dialer, url string, c codec.Code
 		}
 		return nil, fmt.Errorf("ws: dial %s: %w", url, err)
 	}
-	conn := newConn(d.env, d.nextID.Add(1), wc, c, sess)
+	conn := newConn(d.env, d.nextID.Add(1), wc, bc, c, sess)
 	go conn.run()
 	return conn, nil
 }

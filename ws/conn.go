@@ -39,7 +39,8 @@ type Conn[I, O any] struct {
 	env      *env
 	codec    codec.Codec[I, O]
 	sess     Session[I, O]
-	compress bool // permessage-deflate was negotiated
+	compress bool       // permessage-deflate was negotiated
+	bc       *batchConn // under gorilla: batches a burst of frames into one write
 
 	state atomic.Uint32
 
@@ -64,12 +65,13 @@ type env struct {
 	opts      *Options
 	writePool sync.Pool // gorilla's pooled write buffers
 	readPool  sync.Pool // *[]byte message buffers
+	batchPool sync.Pool // *[]byte write batches
 }
 
 func newEnv(o *Options) *env { return &env{opts: o.withDefaults()} }
 
-func newConn[I, O any](e *env, id uint64, wc *websocket.Conn, c codec.Codec[I, O], s Session[I, O]) *Conn[I, O] {
-	conn := &Conn[I, O]{id: id, ws: wc, env: e, codec: c, sess: s, done: make(chan struct{})}
+func newConn[I, O any](e *env, id uint64, wc *websocket.Conn, bc *batchConn, c codec.Codec[I, O], s Session[I, O]) *Conn[I, O] {
+	conn := &Conn[I, O]{id: id, ws: wc, bc: bc, env: e, codec: c, sess: s, done: make(chan struct{})}
 	if e.opts.Compression {
 		// gorilla negotiated it if the extension is present on both sides;
 		// EnableWriteCompression is a no-op otherwise, but we only toggle it
@@ -258,13 +260,25 @@ func (c *Conn[I, O]) writeLoop() {
 		}
 		c.mu.Unlock()
 
+		batching := c.bc != nil && len(batch) > 1
+		if batching {
+			c.bc.begin()
+		}
+		var err error
 		for i, f := range batch {
-			if err := c.writeFrame(f); err != nil {
-				c.writeFailed(err)
+			if err = c.writeFrame(f); err != nil {
 				clear(batch[i:])
 				break
 			}
 			batch[i] = nil
+		}
+		if batching {
+			if e := c.bc.end(); err == nil {
+				err = e
+			}
+		}
+		if err != nil {
+			c.writeFailed(err)
 		}
 		if closeMsg != nil {
 			err := c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(o.WriteTimeout))

@@ -115,8 +115,11 @@ func TestHubRoomsAndBroadcasts(t *testing.T) {
 // One client that never reads must not slow a broadcast to the others; it is
 // dropped by the queue policy.
 func TestHubSlowClientIsolation(t *testing.T) {
-	const fast, msgs = 10, 300
-	opts := &Options{SendQueue: 16, WriteTimeout: 2 * time.Second, CloseTimeout: 200 * time.Millisecond}
+	// Default queue (256 messages): a fast reader may lag by 256 messages
+	// (~100 ms here) without being dropped; the slow one overflows once the
+	// kernel's socket buffers (~4 MB) and its queue (4 MB) are full.
+	const fast, msgs = 10, 800
+	opts := &Options{WriteTimeout: 2 * time.Second, CloseTimeout: 200 * time.Millisecond}
 	hub, _, url, joined := hubServer(t, opts)
 
 	// The slow client: a raw TCP handshake, then never a read.
@@ -134,7 +137,7 @@ func TestHubSlowClientIsolation(t *testing.T) {
 		clients[i] = rawDial(t, url, nil)
 		<-joined
 	}
-	payload := strings.Repeat("p", 32<<10)
+	payload := strings.Repeat("p", 16<<10)
 	var wg sync.WaitGroup
 	counts := make([]int, fast)
 	for i, c := range clients {
@@ -142,6 +145,7 @@ func TestHubSlowClientIsolation(t *testing.T) {
 			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 			for counts[i] < msgs {
 				if _, _, err := c.ReadMessage(); err != nil {
+					t.Logf("fast client %d: %v", i, err)
 					return
 				}
 				counts[i]++
@@ -152,7 +156,7 @@ func TestHubSlowClientIsolation(t *testing.T) {
 	for range msgs {
 		_, err := hub.Broadcast(payload)
 		require.NoError(t, err)
-		time.Sleep(100 * time.Microsecond) // a paced publisher; fast readers keep up
+		time.Sleep(400 * time.Microsecond) // a paced publisher; fast readers keep up
 	}
 	publish := time.Since(t0)
 	wg.Wait()
@@ -160,7 +164,7 @@ func TestHubSlowClientIsolation(t *testing.T) {
 		assert.Equal(t, msgs, n, "fast client %d", i)
 	}
 	// The publisher never waited on the slow client (whose socket buffers
-	// hold only a few MB of the ~10 MB sent).
+	// hold only a few MB of the ~13 MB sent).
 	assert.Less(t, publish, 5*time.Second)
 	select {
 	case <-slowConn.Done():

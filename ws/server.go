@@ -111,7 +111,8 @@ func (s *Server[I, O]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	wc, err := s.up.Upgrade(w, r, nil)
+	bw := &batchHijacker{ResponseWriter: w, pool: &s.env.batchPool}
+	wc, err := s.up.Upgrade(bw, r, nil)
 	if err != nil {
 		// gorilla has written the response through s.refuse.
 		if s.env.opts.MaxConns > 0 {
@@ -119,7 +120,7 @@ func (s *Server[I, O]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c := newConn(s.env, s.nextID.Add(1), wc, s.codec, sess)
+	c := newConn(s.env, s.nextID.Add(1), wc, bw.bc, s.codec, sess)
 	s.mu.Lock()
 	closed = s.closed
 	s.conns[c] = struct{}{}
