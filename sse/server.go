@@ -1,0 +1,435 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/streamkit-dev/streamkit/eventstore"
+)
+
+// Defaults for Options.
+const (
+	DefaultKeepAlive      = 15 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMaxQueueEvents = 1024
+	DefaultMaxQueueBytes  = 1 << 20
+	DefaultShutdownRetry  = 2 * time.Second
+	DefaultResetEvent     = "reset"
+	DefaultTopic          = "events"
+)
+
+// Errors a connection ends with (see Options.OnDisconnect) and that
+// Publish and Send return. They match with errors.Is.
+var (
+	// ErrSlowClient: the connection's queue went over its bound (events or
+	// bytes), or a write did not finish within WriteTimeout. The client can
+	// resume with Last-Event-ID.
+	ErrSlowClient = errors.New("sse: slow client evicted")
+	// ErrServerClosed: the server is shutting down or shut down.
+	ErrServerClosed = errors.New("sse: server closed")
+	// ErrConnClosed: Send on a connection that has ended.
+	ErrConnClosed = errors.New("sse: connection closed")
+	// ErrClientGone: the client went away (the request context ended).
+	ErrClientGone = errors.New("sse: client gone")
+	// ErrBadLastEventID: a Last-Event-ID header that is too long, not
+	// printable ASCII, or not an event ID of the store. It is reported to
+	// Options.OnGap and answered with a reset event.
+	ErrBadLastEventID = errors.New("sse: bad Last-Event-ID")
+	// ErrBinary: a codec produced a binary message, which SSE cannot carry.
+	ErrBinary = errors.New("sse: codec produced binary data")
+)
+
+// StatusError is returned by an Authorize hook to refuse a request with a
+// given HTTP status (the default refusal is 403 Forbidden).
+type StatusError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StatusError) Error() string { return "sse: " + strconv.Itoa(e.Code) + " " + e.Msg }
+
+// Options configure a Server. The zero value is usable: every request gets
+// DefaultTopic, events go through a private in-memory store, keepalives
+// after 15 s of quiet, 10 s write deadline, 1024 events / 1 MiB per
+// connection queue.
+type Options struct {
+	// Store holds published events for Last-Event-ID replay. nil means a new
+	// eventstore.NewMemory with default limits, owned (and closed) by the
+	// server.
+	Store eventstore.Store
+
+	// Authorize decides, per request, which topics the connection receives
+	// (one eventstore stream each). It runs before anything is written; an
+	// error refuses the request with 403, or with the status of a
+	// *StatusError. nil gives every request []string{DefaultTopic}.
+	Authorize func(r *http.Request) (topics []string, err error)
+
+	// KeepAlive is the quiet period after which a comment line is sent.
+	// 0 means DefaultKeepAlive; negative disables keepalives.
+	KeepAlive time.Duration
+	// Retry, if positive, is sent as a "retry:" hint right after the headers.
+	Retry time.Duration
+	// ShutdownRetry is the "retry:" hint sent as the last bytes of every
+	// stream on Shutdown or CloseAll. 0 means DefaultShutdownRetry.
+	ShutdownRetry time.Duration
+	// WriteTimeout bounds each write+flush to a client (set through
+	// http.ResponseController). 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// MaxQueueEvents and MaxQueueBytes bound what waits to be written to one
+	// connection. A connection over either bound is evicted (ErrSlowClient).
+	MaxQueueEvents int
+	MaxQueueBytes  int
+
+	// ResetEvent is the event type sent when a client's Last-Event-ID
+	// cannot be resumed (unknown, evicted, malformed); its data is the topic.
+	// The client should reload its state. 0 means DefaultResetEvent.
+	ResetEvent string
+	// OnGap is called (on the request's goroutine) when a reset event is
+	// sent, with the topic and the cause (an eventstore *GapError or
+	// ErrBadLastEventID).
+	OnGap func(r *http.Request, topic string, err error)
+
+	// OnConnect is called once a stream has started (headers flushed), and
+	// OnDisconnect when it ends, with the reason (ErrClientGone,
+	// ErrSlowClient, ErrServerClosed or a write error). Both run on the
+	// request's goroutine and must not block.
+	OnConnect    func(c *Conn)
+	OnDisconnect func(c *Conn, err error)
+
+	// Logger receives debug logs of evictions and errors; nil is silent.
+	Logger *slog.Logger
+}
+
+// Server is an http.Handler that streams events to clients and a hub that
+// publishes them.
+//
+// Concurrency: every method is safe for concurrent use. Publish never
+// blocks on a client: it appends to the store, encodes the event once, and
+// puts the same bytes on every subscribed connection's bounded queue. Each
+// connection's queue is written by that connection's own request goroutine
+// (net/http's), so the server adds no goroutine per connection; one
+// goroutine per server sends keepalives while connections exist.
+//
+// Shutdown: Shutdown (or CloseAll) ends every stream with a final "retry:"
+// hint; after Shutdown new requests get 503.
+type Server struct {
+	opts      Options
+	store     eventstore.Store
+	ownsStore bool
+
+	pubMu sync.Mutex // orders append+fan-out, so delivery order is ID order
+
+	mu       sync.RWMutex
+	conns    map[*Conn]struct{}
+	topics   map[string]map[*Conn]struct{}
+	nextID   uint64
+	closing  bool
+	drained  chan struct{} // closed when closing and conns is empty
+	ticking  bool
+	stopTick chan struct{}
+	tickDone chan struct{}
+
+	keepaliveFrame []byte
+	bufPool        sync.Pool
+
+	stats struct {
+		connects, evictions, published, dropped atomic.Uint64
+	}
+}
+
+// NewServer returns a Server with opts.
+func NewServer(opts Options) *Server {
+	if opts.KeepAlive == 0 {
+		opts.KeepAlive = DefaultKeepAlive
+	}
+	if opts.ShutdownRetry <= 0 {
+		opts.ShutdownRetry = DefaultShutdownRetry
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.MaxQueueEvents <= 0 {
+		opts.MaxQueueEvents = DefaultMaxQueueEvents
+	}
+	if opts.MaxQueueBytes <= 0 {
+		opts.MaxQueueBytes = DefaultMaxQueueBytes
+	}
+	if opts.ResetEvent == "" || CheckType(opts.ResetEvent) != nil {
+		opts.ResetEvent = DefaultResetEvent
+	}
+	s := &Server{
+		opts:           opts,
+		store:          opts.Store,
+		conns:          make(map[*Conn]struct{}),
+		topics:         make(map[string]map[*Conn]struct{}),
+		keepaliveFrame: []byte(":\n\n"),
+	}
+	if s.store == nil {
+		s.store = eventstore.NewMemory(eventstore.Options{})
+		s.ownsStore = true
+	}
+	return s
+}
+
+// Store returns the store events are published to.
+func (s *Server) Store() eventstore.Store { return s.store }
+
+// Stats are a server's counters.
+type Stats struct {
+	Conns     int    // connections streaming now
+	Connects  uint64 // streams started
+	Evictions uint64 // connections evicted as slow
+	Published uint64 // events published
+	Dropped   uint64 // queued frames discarded by evictions
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.RLock()
+	n := len(s.conns)
+	s.mu.RUnlock()
+	return Stats{
+		Conns:     n,
+		Connects:  s.stats.connects.Load(),
+		Evictions: s.stats.evictions.Load(),
+		Published: s.stats.published.Load(),
+		Dropped:   s.stats.dropped.Load(),
+	}
+}
+
+// Count returns the number of connections streaming now.
+func (s *Server) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.conns)
+}
+
+// Publish appends an event to topic's stream in the store, which assigns
+// its ID, and queues it (encoded once, bytes shared) to every connection
+// subscribed to topic. ev.ID must be empty; ev.Retry and ev.Comment are
+// sent but not stored. It returns the ID, or an error from validation or
+// the store (nothing is sent then). Publish does not wait for any client.
+func (s *Server) Publish(ctx context.Context, topic string, ev Event) (eventstore.ID, error) {
+	if ev.ID != "" {
+		return eventstore.ID{}, errors.New("sse: Publish: the store assigns IDs; leave Event.ID empty")
+	}
+	if err := CheckType(ev.Type); err != nil {
+		return eventstore.ID{}, err
+	}
+	if ev.Data == nil {
+		ev.Data = []byte{}
+	}
+	s.pubMu.Lock()
+	defer s.pubMu.Unlock()
+	if s.isClosing() {
+		return eventstore.ID{}, ErrServerClosed
+	}
+	stored, err := s.store.Append(ctx, topic, ev.Type, ev.Data)
+	if err != nil {
+		return eventstore.ID{}, err
+	}
+	ev.ID = stored.ID.String()
+	b, err := ev.AppendTo(make([]byte, 0, ev.Size()+eventstore.MaxIDLen))
+	if err != nil {
+		return eventstore.ID{}, err
+	}
+	s.stats.published.Add(1)
+	s.fanout(topic, frame{b: b, topic: topic, id: stored.ID})
+	return stored.ID, nil
+}
+
+func (s *Server) fanout(topic string, f frame) {
+	var evicted []*Conn
+	s.mu.RLock()
+	for c := range s.topics[topic] {
+		if c.enqueue(f) {
+			evicted = append(evicted, c)
+		}
+	}
+	s.mu.RUnlock()
+	for _, c := range evicted {
+		c.abortWrite()
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.closing
+}
+
+// register adds c; it fails once the server is closing.
+func (s *Server) register(c *Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.nextID++
+	c.id = s.nextID
+	s.conns[c] = struct{}{}
+	for _, t := range c.topics {
+		m := s.topics[t]
+		if m == nil {
+			m = make(map[*Conn]struct{})
+			s.topics[t] = m
+		}
+		m[c] = struct{}{}
+	}
+	if s.opts.KeepAlive > 0 && !s.ticking {
+		s.ticking = true
+		s.stopTick = make(chan struct{})
+		s.tickDone = make(chan struct{})
+		go s.keepalive(s.stopTick, s.tickDone)
+	}
+	return true
+}
+
+func (s *Server) unregister(c *Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	for _, t := range c.topics {
+		if m := s.topics[t]; m != nil {
+			delete(m, c)
+			if len(m) == 0 {
+				delete(s.topics, t)
+			}
+		}
+	}
+	if len(s.conns) == 0 {
+		if s.ticking {
+			close(s.stopTick)
+			s.ticking = false
+		}
+		if s.drained != nil {
+			select {
+			case <-s.drained:
+			default:
+				close(s.drained)
+			}
+		}
+	}
+}
+
+// keepalive is the server's one keepalive goroutine: it runs while
+// connections exist and queues a comment on each connection that wrote
+// nothing for KeepAlive. It checks four times per period, so a keepalive
+// goes out between 1 and 1.25 periods of quiet.
+func (s *Server) keepalive(stop, done chan struct{}) {
+	defer close(done)
+	period := s.opts.KeepAlive
+	t := time.NewTicker(period / 4)
+	defer t.Stop()
+	var batch []*Conn
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			batch = batch[:0]
+			s.mu.RLock()
+			for c := range s.conns {
+				batch = append(batch, c)
+			}
+			s.mu.RUnlock()
+			cutoff := now.Add(-period).UnixNano()
+			for _, c := range batch {
+				c.keepalive(cutoff, s.keepaliveFrame)
+			}
+			clear(batch)
+		}
+	}
+}
+
+// CloseAll ends every current stream with the ShutdownRetry hint, without
+// refusing new ones.
+func (s *Server) CloseAll() {
+	s.mu.RLock()
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.RUnlock()
+	final := AppendRetry(nil, s.opts.ShutdownRetry)
+	for _, c := range conns {
+		c.closeWith(final)
+	}
+}
+
+// Shutdown refuses new streams (503), ends every stream with a final
+// "retry:" hint, and waits until their handlers have returned or ctx is
+// done; then it aborts what is left (ctx's error is returned). It closes
+// the store if the server created it. Its signature fits
+// httpx.ListenAndServeGraceful's shutdown hooks; call it before the
+// http.Server's own Shutdown, which waits for handlers.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.pubMu.Lock() // no publish is half done
+	s.mu.Lock()
+	first := !s.closing
+	s.closing = true
+	if s.drained == nil {
+		s.drained = make(chan struct{})
+		if len(s.conns) == 0 {
+			close(s.drained)
+		}
+	}
+	drained := s.drained
+	s.mu.Unlock()
+	s.pubMu.Unlock()
+
+	s.CloseAll()
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.RLock()
+		for c := range s.conns {
+			c.kill(ErrServerClosed)
+			c.abortWrite()
+		}
+		s.mu.RUnlock()
+	}
+	s.mu.RLock()
+	tickDone := s.tickDone
+	ticking := s.ticking
+	s.mu.RUnlock()
+	if !ticking && tickDone != nil && err == nil {
+		<-tickDone
+	}
+	if first && s.ownsStore {
+		if cerr := s.store.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func (s *Server) getBuf() *[]byte {
+	if b, ok := s.bufPool.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 16<<10)
+	return &b
+}
+
+func (s *Server) putBuf(b *[]byte) {
+	if cap(*b) > 256<<10 {
+		return
+	}
+	*b = (*b)[:0]
+	s.bufPool.Put(b)
+}
+
+func (s *Server) debug(msg string, args ...any) {
+	if s.opts.Logger != nil {
+		s.opts.Logger.Debug(msg, args...)
+	}
+}
