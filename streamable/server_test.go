@@ -105,15 +105,14 @@ func newFixture(t *testing.T, opts ServerOptions) *fixture {
 	return f
 }
 
+var bg = context.Background()
+
 const bothAccept = "application/json, text/event-stream"
 
 type hdr map[string]string
 
 func (f *fixture) do(ctx context.Context, method string, h hdr, body string) *http.Response {
 	f.t.Helper()
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -154,7 +153,7 @@ func readAll(t *testing.T, resp *http.Response) string {
 // expect sends a request and checks the status, returning the body.
 func (f *fixture) expect(status int, method string, h hdr, body string) string {
 	f.t.Helper()
-	resp := f.do(nil, method, h, body)
+	resp := f.do(bg, method, h, body)
 	b := readAll(f.t, resp)
 	require.Equal(f.t, status, resp.StatusCode, "%s %v %s -> %s", method, h, body, b)
 	return b
@@ -170,7 +169,7 @@ func req(id int, method string, params string) string {
 // initialize starts a session at version v and returns its ID.
 func (f *fixture) initialize(v string) string {
 	f.t.Helper()
-	resp := f.do(nil, http.MethodPost, nil, req(1, "initialize", `{"protocolVersion":"`+v+`"}`))
+	resp := f.do(bg, http.MethodPost, nil, req(1, "initialize", `{"protocolVersion":"`+v+`"}`))
 	body := readAll(f.t, resp)
 	require.Equal(f.t, http.StatusOK, resp.StatusCode, body)
 	require.Contains(f.t, body, v)
@@ -216,7 +215,7 @@ func TestPOSTRules(t *testing.T) {
 	body = f.expect(http.StatusBadRequest, http.MethodPost, s, "["+req(2, "ping", "")+"]")
 	assert.Contains(t, body, "-32600")
 	// Other methods: 405 with Allow.
-	resp := f.do(nil, http.MethodPut, s, "")
+	resp := f.do(bg, http.MethodPut, s, "")
 	readAll(t, resp)
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 	assert.Equal(t, "POST, GET, DELETE", resp.Header.Get("Allow"))
@@ -244,7 +243,7 @@ func TestSessionRules(t *testing.T) {
 	var closed atomic.Int32
 	f := newFixture(t, ServerOptions{Response: ResponseJSON, MaxSessions: 2, OnSessionClosed: func(*Session) { closed.Add(1) }})
 	// A failed session start mints nothing.
-	resp := f.do(nil, http.MethodPost, nil, req(1, "initialize", `{"protocolVersion":"bad"}`))
+	resp := f.do(bg, http.MethodPost, nil, req(1, "initialize", `{"protocolVersion":"bad"}`))
 	readAll(t, resp)
 	assert.Empty(t, resp.Header.Get(HeaderSessionID))
 	assert.Equal(t, 0, f.srv.Sessions())
@@ -276,7 +275,7 @@ func TestSessionRules(t *testing.T) {
 
 func TestSessionPrincipal(t *testing.T) {
 	f := newFixture(t, ServerOptions{Response: ResponseJSON, Principal: func(r *http.Request) string { return r.Header.Get("X-User") }})
-	resp := f.do(nil, http.MethodPost, hdr{"X-User": "alice"}, req(1, "initialize", `{"protocolVersion":"2025-06-18"}`))
+	resp := f.do(bg, http.MethodPost, hdr{"X-User": "alice"}, req(1, "initialize", `{"protocolVersion":"2025-06-18"}`))
 	readAll(t, resp)
 	sid := resp.Header.Get(HeaderSessionID)
 	f.expect(http.StatusOK, http.MethodPost, hdr{HeaderSessionID: sid, "X-User": "alice"}, req(2, "ping", ""))
@@ -288,7 +287,7 @@ func TestSecurity(t *testing.T) {
 	f := newFixture(t, ServerOptions{Response: ResponseJSON, AllowedOrigins: []string{"https://app.example"}})
 	f.expect(http.StatusForbidden, http.MethodPost, hdr{"Host": "evil.example:80"}, req(1, "initialize", `{"protocolVersion":"2025-06-18"}`))
 	for _, h := range []string{"localhost:1234", "127.0.0.1", "[::1]:9"} {
-		resp := f.do(nil, http.MethodPost, hdr{"Host": h}, req(1, "initialize", `{"protocolVersion":"2025-06-18"}`))
+		resp := f.do(bg, http.MethodPost, hdr{"Host": h}, req(1, "initialize", `{"protocolVersion":"2025-06-18"}`))
 		readAll(t, resp)
 		assert.Equal(t, http.StatusOK, resp.StatusCode, h)
 	}
@@ -302,7 +301,7 @@ func TestSecurity(t *testing.T) {
 func TestSSEResponseHeadersAndNotifications(t *testing.T) {
 	f := newFixture(t, ServerOptions{})
 	sid := f.initialize(Rev20250618)
-	resp := f.do(nil, http.MethodPost, hdr{HeaderSessionID: sid}, req(5, "stream", ""))
+	resp := f.do(bg, http.MethodPost, hdr{HeaderSessionID: sid}, req(5, "stream", ""))
 	assert.Equal(t, "no", resp.Header.Get("X-Accel-Buffering"))
 	assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
 	evs := events(t, resp)
@@ -317,7 +316,7 @@ func TestSSEHeadersFlushedAtOnce(t *testing.T) {
 	f := newFixture(t, ServerOptions{})
 	sid := f.initialize(Rev20250618)
 	// The handler blocks before sending anything; the headers must arrive.
-	resp := f.do(nil, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "block", `{}`))
+	resp := f.do(bg, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "block", `{}`))
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	close(f.h.release)
@@ -329,7 +328,7 @@ func TestSSEHeadersFlushedAtOnce(t *testing.T) {
 func TestKeepAlive(t *testing.T) {
 	f := newFixture(t, ServerOptions{KeepAlive: 20 * time.Millisecond})
 	sid := f.initialize(Rev20250618)
-	resp := f.do(nil, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "block", `{}`))
+	resp := f.do(bg, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "block", `{}`))
 	defer resp.Body.Close()
 	br := bufio.NewReader(resp.Body)
 	seen := false
@@ -382,7 +381,7 @@ func TestGETStream(t *testing.T) {
 	resp.Body.Close()
 	// The slot frees once the client left.
 	require.Eventually(t, func() bool {
-		r := f.do(nil, http.MethodDelete, hdr{HeaderSessionID: sid}, "")
+		r := f.do(bg, http.MethodDelete, hdr{HeaderSessionID: sid}, "")
 		r.Body.Close()
 		return r.StatusCode == http.StatusNoContent
 	}, 5*time.Second, 5*time.Millisecond)
@@ -398,11 +397,11 @@ func TestGETDisabledAndStateless(t *testing.T) {
 	g := newFixture(t, ServerOptions{})
 	// 2026-07-28: no session minted, no GET, no DELETE, header required-ish.
 	h := hdr{HeaderProtocolVersion: Rev20260728}
-	resp := g.do(nil, http.MethodPost, h, req(1, "initialize", `{"protocolVersion":"2026-07-28"}`))
+	resp := g.do(bg, http.MethodPost, h, req(1, "initialize", `{"protocolVersion":"2026-07-28"}`))
 	readAll(t, resp)
 	assert.Empty(t, resp.Header.Get(HeaderSessionID))
 	assert.Equal(t, 0, g.srv.Sessions())
-	evs := events(t, g.do(nil, http.MethodPost, h, req(2, "stream", "")))
+	evs := events(t, g.do(bg, http.MethodPost, h, req(2, "stream", "")))
 	require.Len(t, evs, 4)
 	g.expect(http.StatusMethodNotAllowed, http.MethodGet, h, "")
 	g.expect(http.StatusMethodNotAllowed, http.MethodDelete, h, "")
@@ -428,7 +427,7 @@ func TestResumePOSTStream(t *testing.T) {
 	sid := f.initialize(Rev20251125)
 	s := hdr{HeaderSessionID: sid}
 	// The handler closes the stream after the priming event.
-	resp := f.do(nil, http.MethodPost, s, req(9, "drop", ""))
+	resp := f.do(bg, http.MethodPost, s, req(9, "drop", ""))
 	p := parser.New(resp.Body, parser.Options{})
 	ev, err := p.Next()
 	require.NoError(t, err)
@@ -449,7 +448,7 @@ func TestResumePOSTStream(t *testing.T) {
 	f.expect(http.StatusBadRequest, http.MethodGet, hdr{HeaderSessionID: other, HeaderLastEventID: prime}, "")
 
 	close(f.h.release)
-	resp = f.do(nil, http.MethodGet, hdr{HeaderSessionID: sid, HeaderLastEventID: prime}, "")
+	resp = f.do(bg, http.MethodGet, hdr{HeaderSessionID: sid, HeaderLastEventID: prime}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	evs := events(t, resp)
 	require.Len(t, evs, 2, "the replay is the rest of that stream only, and it ends after the response")
@@ -457,7 +456,7 @@ func TestResumePOSTStream(t *testing.T) {
 	assert.JSONEq(t, `{"jsonrpc":"2.0","id":9,"result":{"done":"late"}}`, evs[1].Data)
 	assert.True(t, strings.HasPrefix(evs[1].ID, "p1_"))
 	// Resuming from the middle replays only what follows.
-	resp = f.do(nil, http.MethodGet, hdr{HeaderSessionID: sid, HeaderLastEventID: evs[0].ID}, "")
+	resp = f.do(bg, http.MethodGet, hdr{HeaderSessionID: sid, HeaderLastEventID: evs[0].ID}, "")
 	evs2 := events(t, resp)
 	require.Len(t, evs2, 1)
 	assert.Equal(t, evs[1].ID, evs2[0].ID)
@@ -467,7 +466,7 @@ func TestResumeEvictedIsError(t *testing.T) {
 	st := newStore(t, eventstore.Limits{MaxEventsPerStream: 1})
 	f := newFixture(t, ServerOptions{Store: st})
 	sid := f.initialize(Rev20251125)
-	evs := events(t, f.do(nil, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "drop", "")))
+	evs := events(t, f.do(bg, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "drop", "")))
 	require.Len(t, evs, 1)
 	close(f.h.release)
 	require.Eventually(t, func() bool { return f.h.finished.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
@@ -498,7 +497,7 @@ func TestResumableSurvivesAbort(t *testing.T) {
 	close(f.h.release)
 	require.Eventually(t, func() bool { return f.h.finished.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
 	assert.Zero(t, f.h.cancelled.Load())
-	resp = f.do(nil, http.MethodGet, hdr{HeaderSessionID: sid, HeaderLastEventID: ev.ID}, "")
+	resp = f.do(bg, http.MethodGet, hdr{HeaderSessionID: sid, HeaderLastEventID: ev.ID}, "")
 	evs := events(t, resp)
 	require.Len(t, evs, 1)
 	assert.Contains(t, evs[0].Data, "released")
@@ -544,7 +543,7 @@ func TestResumeGETStreamPriming(t *testing.T) {
 func TestServerCloseEndsStreams(t *testing.T) {
 	f := newFixture(t, ServerOptions{Store: newStore(t, eventstore.Limits{})})
 	sid := f.initialize(Rev20250618)
-	resp := f.do(nil, http.MethodGet, hdr{HeaderSessionID: sid}, "")
+	resp := f.do(bg, http.MethodGet, hdr{HeaderSessionID: sid}, "")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
