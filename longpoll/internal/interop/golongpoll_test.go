@@ -1,0 +1,181 @@
+package interop
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jcuga/golongpoll"
+	glpclient "github.com/jcuga/golongpoll/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/streamkit-dev/streamkit/longpoll"
+)
+
+// server is our broker on loopback with golongpoll's usual paths.
+type server struct {
+	b        *longpoll.Broker
+	hs       *httptest.Server
+	sub, pub url.URL
+}
+
+func newServer(t *testing.T, opts longpoll.Options) *server {
+	t.Helper()
+	b, err := longpoll.NewBroker(opts)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/events", b.SubscriptionHandler())
+	mux.Handle("/publish", b.PublishHandler())
+	hs := httptest.NewServer(mux)
+	s := &server{b: b, hs: hs}
+	u, err := url.Parse(hs.URL + "/events")
+	require.NoError(t, err)
+	s.sub = *u
+	u, err = url.Parse(hs.URL + "/publish")
+	require.NoError(t, err)
+	s.pub = *u
+	return s
+}
+
+// close answers every waiting poll (so golongpoll's client goroutines,
+// which Stop does not cancel, end), then closes the listener.
+func (s *server) close(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.b.Shutdown(ctx))
+	s.hs.Close()
+}
+
+func TestGolongpollClientSubscribesAndPublishes(t *testing.T) {
+	s := newServer(t, longpoll.Options{})
+	var failures atomic.Int32
+	c, err := glpclient.NewClient(glpclient.ClientOptions{
+		SubscribeUrl: s.sub, PublishUrl: s.pub, Category: "news", PollTimeoutSeconds: 2, ReattemptWaitSeconds: 1,
+		OnFailure: func(err error) bool { t.Logf("golongpoll client failure: %v", err); failures.Add(1); return true },
+	})
+	require.NoError(t, err)
+	// Start truncates to whole seconds; start in the past and publish after.
+	events := c.Start(time.Now().Add(-2 * time.Second))
+	// golongpoll's client publishes through our publish handler, with its
+	// own body and no Content-Type; our Go API publishes too.
+	require.NoError(t, c.Publish("news", map[string]any{"from": "golongpoll", "n": 1}))
+	_, err = s.b.Publish(context.Background(), "news", map[string]any{"from": "streamkit", "n": 2})
+	require.NoError(t, err)
+	// Two events in one answer, then one while waiting, then after timeouts.
+	var got []*golongpoll.Event
+	deadline := time.After(30 * time.Second)
+	for len(got) < 4 {
+		select {
+		case ev := <-events:
+			got = append(got, ev)
+			if len(got) == 2 {
+				require.NoError(t, c.Publish("news", "third"))
+			}
+			if len(got) == 3 {
+				time.Sleep(2500 * time.Millisecond) // across a poll timeout
+				require.NoError(t, c.Publish("news", []int{4}))
+			}
+		case <-deadline:
+			t.Fatalf("got %d events of 4", len(got))
+		}
+	}
+	c.Stop()
+	s.close(t)
+	assert.Zero(t, failures.Load(), "golongpoll's client decoded every answer")
+	for i, ev := range got {
+		assert.Equal(t, "news", ev.Category)
+		assert.Equal(t, byte(7), ev.ID.Version(), "ids are UUIDv7-shaped")
+		if i > 0 {
+			assert.Less(t, got[i-1].ID.String(), ev.ID.String())
+		}
+	}
+	assert.Equal(t, map[string]any{"from": "golongpoll", "n": float64(1)}, got[0].Data)
+	assert.Equal(t, map[string]any{"from": "streamkit", "n": float64(2)}, got[1].Data)
+	assert.Equal(t, "third", got[2].Data)
+	assert.Equal(t, []any{float64(4)}, got[3].Data)
+}
+
+// TestTimeoutBoundaryWithGolongpollClients is the race golongpoll's server
+// loses (152 of 8000 deliveries in one run): 400 of golongpoll's own
+// clients poll with a 1 s timeout while one event is published about every
+// second, so events keep arriving as timers fire. Every client must get
+// every event, once, in order.
+func TestTimeoutBoundaryWithGolongpollClients(t *testing.T) {
+	const clients, events = 400, 20
+	s := newServer(t, longpoll.Options{})
+	tr := &http.Transport{MaxIdleConnsPerHost: clients + 10, MaxIdleConns: clients + 10}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	var failures atomic.Int32
+	got := make([][]int, clients)
+	var wg sync.WaitGroup
+	cs := make([]*glpclient.Client, clients)
+	start := time.Now()
+	for i := range clients {
+		c, err := glpclient.NewClient(glpclient.ClientOptions{
+			SubscribeUrl: s.sub, Category: "race", PollTimeoutSeconds: 1, ReattemptWaitSeconds: 1, HttpClient: hc,
+			OnFailure: func(error) bool { failures.Add(1); return true },
+		})
+		require.NoError(t, err)
+		cs[i] = c
+		ch := c.Start(start)
+		wg.Go(func() {
+			for ev := range ch {
+				var p struct{ Seq int }
+				b, _ := json.Marshal(ev.Data)
+				if json.Unmarshal(b, &p) == nil {
+					got[i] = append(got[i], p.Seq)
+				}
+			}
+		})
+	}
+	// Start truncates to whole seconds: publish only once every client has
+	// moved past that second.
+	time.Sleep(1100*time.Millisecond - time.Since(start)%time.Second)
+	for k := range events {
+		_, err := s.b.Publish(context.Background(), "race", map[string]int{"seq": k})
+		require.NoError(t, err)
+		time.Sleep(time.Second + time.Duration(k%3)*time.Millisecond)
+	}
+	// Every client has had a full poll cycle to collect the last event.
+	wait := time.Now().Add(20 * time.Second)
+	for time.Now().Before(wait) && s.b.Stats().Delivered < clients*events {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, c := range cs {
+		c.Stop()
+	}
+	s.close(t)
+	wg.Wait()
+	missing, dups := 0, 0
+	for i := range clients {
+		seen := map[int]int{}
+		for _, k := range got[i] {
+			seen[k]++
+		}
+		for k := range events {
+			switch n := seen[k]; {
+			case n == 0:
+				missing++
+			case n > 1:
+				dups += n - 1
+			}
+		}
+		for j := 1; j < len(got[i]); j++ {
+			assert.Less(t, got[i][j-1], got[i][j], "client %d order", i)
+		}
+	}
+	t.Logf("%d clients x %d events: %d missing, %d duplicates, %d poll failures", clients, events, missing, dups, failures.Load())
+	assert.Zero(t, missing, "no event lost at the timeout boundary")
+	assert.Zero(t, dups)
+	assert.Zero(t, failures.Load())
+}
+
+func newHTTPTestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
