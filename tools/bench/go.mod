@@ -5,6 +5,8 @@ go 1.25.0
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/gorilla/websocket v1.5.3
+	github.com/jcuga/golongpoll v1.3.1
+	github.com/modelcontextprotocol/go-sdk v1.8.0
 	github.com/olahol/melody v1.1.4
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/streamkit-dev/streamkit/authretry v0.0.0
@@ -12,6 +14,9 @@ require (
 	github.com/streamkit-dev/streamkit/codec/protocodec v0.0.0
 	github.com/streamkit-dev/streamkit/eventstore v0.0.0
 	github.com/streamkit-dev/streamkit/eventstore/redisstore v0.0.0
+	github.com/streamkit-dev/streamkit/longpoll v0.0.0
+	github.com/streamkit-dev/streamkit/streamable v0.0.0
+	github.com/streamkit-dev/streamkit/streamable/examples/mcpserver v0.0.0
 	github.com/streamkit-dev/streamkit/ws v0.0.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/oauth2 v0.36.0
@@ -20,9 +25,18 @@ require (
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/gofrs/uuid v4.0.0+incompatible // indirect
+	github.com/google/jsonschema-go v0.4.3 // indirect
+	github.com/segmentio/asm v1.1.3 // indirect
+	github.com/segmentio/encoding v0.5.4 // indirect
+	github.com/streamkit-dev/streamkit/httpx v0.0.0 // indirect
+	github.com/streamkit-dev/streamkit/sse v0.0.0 // indirect
+	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/sys v0.30.0 // indirect
+	golang.org/x/sync v0.20.0 // indirect
+	golang.org/x/sys v0.41.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
 )
 
 replace github.com/streamkit-dev/streamkit/authretry => ../../authretry
@@ -38,3 +52,11 @@ replace github.com/streamkit-dev/streamkit/eventstore/redisstore => ../../events
 replace github.com/streamkit-dev/streamkit/httpx => ../../httpx
 
 replace github.com/streamkit-dev/streamkit/ws => ../../ws
+
+replace github.com/streamkit-dev/streamkit/longpoll => ../../longpoll
+
+replace github.com/streamkit-dev/streamkit/streamable => ../../streamable
+
+replace github.com/streamkit-dev/streamkit/streamable/examples/mcpserver => ../../streamable/examples/mcpserver
+
+replace github.com/streamkit-dev/streamkit/sse => ../../sse

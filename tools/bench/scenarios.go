@@ -10,5 +10,7 @@ func scenarios() []Scenario {
 	s = append(s, redisstoreScenarios()...)
 	s = append(s, eventstoreScenarios()...)
 	s = append(s, wsScenarios()...)
+	s = append(s, longpollScenarios()...)
+	s = append(s, streamableScenarios()...)
 	return s
 }

@@ -1,0 +1,113 @@
+package main
+
+// The long-poll benchmark's server process. The bench binary re-executes
+// itself with STREAMKIT_BENCH_LP_SERVER=<impl> (streamkit or golongpoll);
+// init then serves that implementation on 127.0.0.1:0 (/events, /publish,
+// /stats), prints the address on stdout, and exits when stdin closes. Both
+// are configured as their docs teach, with the same limits: timeouts up to
+// 120 s and 250 events per category.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/jcuga/golongpoll"
+
+	"github.com/streamkit-dev/streamkit/longpoll"
+)
+
+const lpServerEnv = "STREAMKIT_BENCH_LP_SERVER"
+
+func init() {
+	if impl := os.Getenv(lpServerEnv); impl != "" {
+		os.Exit(lpServe(impl))
+	}
+}
+
+// lpStats is what /stats reports.
+type lpStats struct {
+	RSS        uint64 // bytes
+	Heap       uint64
+	Goroutines int
+	Active     int64 // connections with a request in progress (the /stats one excluded)
+	CPUMicros  int64 // user+system CPU time of the process
+}
+
+func lpServe(impl string) int {
+	var sub, pub http.Handler
+	var shutdown func()
+	switch impl {
+	case "streamkit":
+		b, err := longpoll.NewBroker(longpoll.Options{MaxTimeoutSeconds: 120, BufferSize: 250})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		sub, pub = b.SubscriptionHandler(), b.PublishHandler()
+		shutdown = func() { _ = b.Shutdown(context.Background()) }
+	case "golongpoll":
+		m, err := golongpoll.StartLongpoll(golongpoll.Options{MaxLongpollTimeoutSeconds: 120, MaxEventBufferSize: 250})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		sub, pub = http.HandlerFunc(m.SubscriptionHandler), http.HandlerFunc(m.PublishHandler)
+		shutdown = m.Shutdown
+	default:
+		fmt.Fprintln(os.Stderr, "unknown impl", impl)
+		return 2
+	}
+	var active atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/events", sub)
+	mux.Handle("/publish", pub)
+	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
+		debug.FreeOSMemory()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		var ru syscall.Rusage
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		cpu := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
+		_ = json.NewEncoder(w).Encode(lpStats{RSS: lpRSS(), Heap: ms.HeapInuse, Goroutines: runtime.NumGoroutine(),
+			Active: active.Load() - 1, CPUMicros: cpu})
+	})
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		active.Add(1)
+		defer active.Add(-1)
+		mux.ServeHTTP(w, r)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := &http.Server{Handler: counted, ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Println(ln.Addr().String())
+	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
+	shutdown()
+	_ = srv.Close()
+	return 0
+}
+
+func lpRSS() uint64 {
+	f, err := os.Open("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var size, res uint64
+	_, _ = fmt.Fscan(bufio.NewReader(f), &size, &res)
+	return res * uint64(os.Getpagesize())
+}
