@@ -111,7 +111,7 @@ func TestClientReconnectsWithLastEventIDAndRetry(t *testing.T) {
 				break
 			}
 		}
-		assert.Equal(t, []ReceivedEvent{{"message", "a", "1"}, {"message", "b", "1"}, {"message", "c", "3"}}, got)
+		assert.Equal(t, []ReceivedEvent{{Type: "message", Data: "a", ID: "1"}, {Type: "message", Data: "b", ID: "1"}, {Type: "message", Data: "c", ID: "3"}}, got)
 		reqs, at := tr.requests()
 		require.Len(t, reqs, 2)
 		assert.Empty(t, reqs[0].Header.Get("Last-Event-ID"))
