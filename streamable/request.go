@@ -84,10 +84,9 @@ func (d *directOut) closeStream() bool { return false }
 // storeOut appends to the request's store stream; the connection (or a
 // resumed one) follows it.
 type storeOut struct {
-	store eventstore.Store
-	name  string
-	once  sync.Once
-	done  chan struct{} // closed by closeStream
+	store  eventstore.Store
+	name   string
+	cancel context.CancelFunc // ends the connection following the stream
 }
 
 func (o *storeOut) send(ctx context.Context, m *Message) error {
@@ -100,6 +99,6 @@ func (o *storeOut) send(ctx context.Context, m *Message) error {
 }
 
 func (o *storeOut) closeStream() bool {
-	o.once.Do(func() { close(o.done) })
+	o.cancel()
 	return true
 }

@@ -112,7 +112,11 @@ func (s *Server) serveResumable(w http.ResponseWriter, r *http.Request, ss *Sess
 		}
 		after, prime = e.ID, true
 	}
-	out := &storeOut{store: st, name: name, done: make(chan struct{})}
+	// ctx is this connection's: the client leaving, the session ending or
+	// the handler calling CloseStream ends it, never the handler.
+	ctx, cancel := mergeCancel(r.Context(), ss.ctx)
+	defer cancel()
+	out := &storeOut{store: st, name: name, cancel: cancel}
 	httpReq := r
 	started := ss.goDetached(func(ctx context.Context) {
 		for i, m := range reqs {
@@ -135,15 +139,6 @@ func (s *Server) serveResumable(w http.ResponseWriter, r *http.Request, ss *Sess
 		s.reject(w, r, http.StatusNotFound, CodeInvalidRequest, "session not found")
 		return
 	}
-	ctx, cancel := mergeCancel(r.Context(), ss.ctx)
-	defer cancel()
-	go func() { // ends with ctx, which the deferred cancel ends at the latest
-		select {
-		case <-out.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	sw := startSSE(w, nil, s.streamO.keepAlive(), s.streamO.writeTimeout())
 	defer sw.close()
 	if prime {

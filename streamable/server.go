@@ -21,7 +21,14 @@ const (
 	HeaderSessionID       = "Mcp-Session-Id"
 	HeaderProtocolVersion = "Mcp-Protocol-Version"
 	HeaderLastEventID     = "Last-Event-ID"
+	// HeaderMethod (2026-07-28) repeats the JSON-RPC method; a value that
+	// differs from the body's is 400 with CodeHeaderMismatch.
+	HeaderMethod = "Mcp-Method"
 )
+
+// CodeHeaderMismatch is the JSON-RPC error code (2026-07-28) for an HTTP
+// header that contradicts the message body.
+const CodeHeaderMismatch = -32020
 
 // Server defaults.
 const (
@@ -350,6 +357,12 @@ func (s *Server) servePOST(w http.ResponseWriter, r *http.Request) {
 			version, _ = s.requestVersion(r, ss)
 		}
 	}
+	if !HasSessions(version) && len(msgs) == 1 {
+		if hm := r.Header.Get(HeaderMethod); hm != "" && hm != msgs[0].Method {
+			s.reject(w, r, http.StatusBadRequest, CodeHeaderMismatch, HeaderMethod+" does not match the body's method")
+			return
+		}
+	}
 	if batch && !AllowsBatch(version) {
 		s.reject(w, r, http.StatusBadRequest, CodeInvalidRequest, "batches are not allowed in protocol revision "+version)
 		return
@@ -425,7 +438,8 @@ func (s *Server) serveSessionStart(w http.ResponseWriter, r *http.Request, m *Me
 		return
 	}
 	buf := &bufferOut{}
-	req := &Request{Message: m, HTTP: r, Version: s.opts.Versions.assume(), out: buf}
+	version, _ := s.requestVersion(r, nil)
+	req := &Request{Message: m, HTTP: r, Version: version, out: buf}
 	resp := s.call(r.Context(), req)
 	var ss *Session
 	if resp.Error == nil {

@@ -405,6 +405,9 @@ func TestGETDisabledAndStateless(t *testing.T) {
 	require.Len(t, evs, 4)
 	g.expect(http.StatusMethodNotAllowed, http.MethodGet, h, "")
 	g.expect(http.StatusMethodNotAllowed, http.MethodDelete, h, "")
+	body := g.expect(http.StatusBadRequest, http.MethodPost, hdr{HeaderProtocolVersion: Rev20260728, HeaderMethod: "tools/call"}, req(4, "ping", ""))
+	assert.Contains(t, body, "-32020")
+	g.expect(http.StatusOK, http.MethodPost, hdr{HeaderProtocolVersion: Rev20260728, HeaderMethod: "ping"}, req(4, "ping", ""))
 	// Closing the stream cancels the request.
 	ctx, cancel := context.WithCancel(context.Background())
 	resp = g.do(ctx, http.MethodPost, h, req(3, "block", `{}`))
