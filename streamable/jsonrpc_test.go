@@ -186,3 +186,25 @@ func FuzzReadFrame(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseEventID: a Last-Event-ID either parses to a stream key of this
+// server's shape and a store ID that format back to an equivalent ID, or is
+// refused.
+func FuzzParseEventID(f *testing.F) {
+	for _, s := range []string{"p1_1700000000000-0", "g_1-2", "p_1-1", "x_1-1", "p12", "p1_", "p1_-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		key, id, ok := parseEventID(s)
+		if !ok {
+			return
+		}
+		if !validKey(key) || id.IsZero() {
+			t.Fatalf("accepted %q as key %q id %v", s, key, id)
+		}
+		k2, id2, ok := parseEventID(eventID(key, id))
+		if !ok || k2 != key || id2 != id {
+			t.Fatalf("%q does not round-trip", s)
+		}
+	})
+}
