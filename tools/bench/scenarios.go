@@ -12,5 +12,6 @@ func scenarios() []Scenario {
 	s = append(s, wsScenarios()...)
 	s = append(s, longpollScenarios()...)
 	s = append(s, streamableScenarios()...)
+	s = append(s, sseScenarios()...)
 	return s
 }

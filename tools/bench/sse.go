@@ -1,0 +1,509 @@
+package main
+
+// SSE scenarios: our sse module against tmaxmax/go-sse v0.11.0, r3labs/sse
+// v2.10.0, launchdarkly/eventsource v1.11.0 and a naive net/http handler.
+// Each server runs in its own process (see sse_server.go), pinned to CPU 0
+// with GOMAXPROCS=1 when taskset exists; this process is the load
+// generator: raw TCP clients that de-chunk with http.ReadResponse and read
+// lines, so no client library skews the numbers. The parser rows are
+// in-process micro-benchmarks.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	ldes "github.com/launchdarkly/eventsource"
+	gosse "github.com/tmaxmax/go-sse"
+
+	"github.com/streamkit-dev/streamkit/sse/parser"
+)
+
+var ssePeers = []string{"go-sse", "r3labs", "launchdarkly", "naive"}
+
+func sseScenarios() []Scenario {
+	return []Scenario{
+		{Name: "sse/parser", Peers: "go-sse, launchdarkly", Run: sseParserScenario},
+		{Name: "sse/server", Peers: strings.Join(ssePeers, ", "), Run: sseServerScenario},
+	}
+}
+
+// --- parser ---
+
+func sseParserStream() []byte {
+	one := "id: 1700000000000-1\nevent: update\ndata: {\"type\":\"tick\",\"value\":\"0123456789abcdef0123456789abcdef012345\"}\n\n"
+	return []byte(strings.Repeat(one, 1000))
+}
+
+func sseParserScenario(_ context.Context, _ Config) ([]Row, error) {
+	stream := sseParserStream()
+	const events = 1000
+	run := map[string]func(b *testing.B){
+		"streamkit": func(b *testing.B) {
+			r := bytes.NewReader(stream)
+			p := parser.New(r, parser.Options{})
+			for b.Loop() {
+				r.Reset(stream)
+				p.Reset(r)
+				n := 0
+				for {
+					if _, err := p.Next(); err != nil {
+						break
+					}
+					n++
+				}
+				if n != events {
+					b.Fatalf("streamkit parsed %d events", n)
+				}
+			}
+		},
+		"go-sse": func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				for _, err := range gosse.Read(bytes.NewReader(stream), nil) {
+					if err != nil {
+						break
+					}
+					n++
+				}
+				if n != events {
+					b.Fatalf("go-sse parsed %d events", n)
+				}
+			}
+		},
+		"launchdarkly": func(b *testing.B) {
+			for b.Loop() {
+				dec := ldes.NewDecoder(bytes.NewReader(stream))
+				n := 0
+				for {
+					if _, err := dec.Decode(); err != nil {
+						break
+					}
+					n++
+				}
+				if n != events {
+					b.Fatalf("launchdarkly parsed %d events", n)
+				}
+			}
+		},
+	}
+	res := map[string]Measured{}
+	for _, name := range []string{"streamkit", "go-sse", "launchdarkly"} {
+		res[name] = Measure(run[name])
+	}
+	mbps := func(m Measured) float64 {
+		if m.NsPerOp == 0 {
+			return 0
+		}
+		return float64(len(stream)) / m.NsPerOp * 1e3
+	}
+	var rows []Row
+	for _, peer := range []string{"go-sse", "launchdarkly"} {
+		rows = append(rows,
+			Row{Scenario: "sse/parser", Metric: "MB/s", Goal: Higher, Ours: mbps(res["streamkit"]), Peer: peer, PeerVal: mbps(res[peer])},
+			Row{Scenario: "sse/parser", Metric: "allocs/event", Goal: Lower, Ours: res["streamkit"].AllocsPerOp / events, Peer: peer, PeerVal: res[peer].AllocsPerOp / events},
+		)
+	}
+	return rows, nil
+}
+
+// --- server ---
+
+type sseSizes struct {
+	clients      int // idle, burst and paced clients
+	burst        int // events in the burst
+	pacedRate    int
+	pacedDur     time.Duration
+	stallReaders int
+	stallEvents  int
+	stallRate    int
+	stallSize    int
+}
+
+func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
+	sz := sseSizes{clients: 1000, burst: 2000, pacedRate: 100, pacedDur: 3 * time.Second,
+		stallReaders: 100, stallEvents: 2000, stallRate: 2000, stallSize: 4096}
+	if cfg.Short {
+		sz = sseSizes{clients: 20, burst: 50, pacedRate: 100, pacedDur: 200 * time.Millisecond,
+			stallReaders: 10, stallEvents: 100, stallRate: 1000, stallSize: 4096}
+	}
+	if v, _ := strconv.Atoi(os.Getenv("STREAMKIT_BENCH_SSE_CLIENTS")); v > 0 {
+		sz.clients = v
+	}
+	impls := append([]string{"streamkit"}, ssePeers...)
+	res := map[string]map[string]float64{}
+	for _, impl := range impls {
+		m, err := sseMeasure(ctx, impl, sz)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", impl, err)
+		}
+		res[impl] = m
+		fmt.Fprintf(os.Stderr, "bench: sse/server %s: %v\n", impl, m)
+	}
+	metrics := []struct {
+		name string
+		goal Goal
+	}{
+		{"idle KB/conn", Lower},
+		{"goroutines/conn", Lower},
+		{"burst deliveries/s", Higher},
+		{"paced p99 ms", Lower},
+		{"stalled: healthy delivered %", Higher},
+		{"stalled: healthy p99 ms", Lower},
+	}
+	var rows []Row
+	for _, m := range metrics {
+		for _, peer := range ssePeers {
+			rows = append(rows, Row{Scenario: "sse/server", Metric: fmt.Sprintf("%s (C=%d)", m.name, sz.clients), Goal: m.goal,
+				Ours: res["streamkit"][m.name], Peer: peer, PeerVal: res[peer][m.name]})
+		}
+	}
+	for i := range rows {
+		if strings.HasPrefix(rows[i].Metric, "stalled") {
+			rows[i].Metric = fmt.Sprintf("%s (%d readers + 1 stalled, %d x %d B)", strings.SplitN(rows[i].Metric, " (", 2)[0], sz.stallReaders, sz.stallEvents, sz.stallSize)
+		}
+	}
+	return rows, nil
+}
+
+type sseProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addr  string
+}
+
+func startSSEServer(impl string) (*sseProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var cmd *exec.Cmd
+	if _, err := exec.LookPath("taskset"); err == nil {
+		cmd = exec.Command("taskset", "-c", "0", exe)
+	} else {
+		cmd = exec.Command(exe)
+	}
+	cmd.Env = append(os.Environ(), sseServerEnv+"="+impl, "GOMAXPROCS=1")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("server %s did not start: %w", impl, err)
+	}
+	return &sseProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line)}, nil
+}
+
+func (p *sseProc) stop() {
+	_ = p.stdin.Close()
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func (p *sseProc) stats() (sseStats, error) {
+	var s sseStats
+	resp, err := http.Get("http://" + p.addr + "/stats")
+	if err != nil {
+		return s, err
+	}
+	defer resp.Body.Close()
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
+
+func (p *sseProc) publish(n, size, rate int) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/publish?n=%d&size=%d&rate=%d", p.addr, n, size, rate))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// sseLoadClient is one raw subscriber.
+type sseLoadClient struct {
+	conn   net.Conn
+	count  atomic.Int64
+	mu     sync.Mutex
+	lat    []time.Duration
+	record atomic.Bool
+	done   chan struct{}
+}
+
+func dialSSE(addr string, stalled bool) (*sseLoadClient, error) {
+	d := net.Dialer{}
+	if stalled {
+		d.Control = func(_, _ string, c syscall.RawConn) error {
+			return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		}
+	}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fmt.Fprintf(conn, "GET /sse HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &sseLoadClient{conn: conn, done: make(chan struct{})}
+	if stalled {
+		close(c.done)
+		return c, nil
+	}
+	go c.read()
+	return c, nil
+}
+
+func (c *sseLoadClient) read() {
+	defer close(c.done)
+	br := bufio.NewReaderSize(c.conn, 16<<10)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return
+	}
+	body := bufio.NewReaderSize(resp.Body, 16<<10)
+	for {
+		line, err := body.ReadSlice('\n')
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			return
+		}
+		if !bytes.HasPrefix(line, []byte("data:")) {
+			continue
+		}
+		d := bytes.TrimPrefix(line[5:], []byte(" "))
+		if c.record.Load() && len(d) >= 19 {
+			if ns, err := strconv.ParseInt(string(d[:19]), 10, 64); err == nil {
+				lat := time.Since(time.Unix(0, ns))
+				c.mu.Lock()
+				c.lat = append(c.lat, lat)
+				c.mu.Unlock()
+			}
+		}
+		c.count.Add(1)
+	}
+}
+
+func (c *sseLoadClient) close() {
+	c.conn.Close()
+	<-c.done
+}
+
+func sumCounts(cs []*sseLoadClient) int64 {
+	var n int64
+	for _, c := range cs {
+		n += c.count.Load()
+	}
+	return n
+}
+
+func p99(cs []*sseLoadClient) float64 {
+	var all []time.Duration
+	for _, c := range cs {
+		c.mu.Lock()
+		all = append(all, c.lat...)
+		c.lat = nil
+		c.mu.Unlock()
+	}
+	if len(all) == 0 {
+		return 0
+	}
+	slices.Sort(all)
+	return float64(all[len(all)*99/100]) / 1e6
+}
+
+// waitCount waits until every client in cs has at least n events, or
+// within passes; it returns the time the condition was met.
+func waitCount(ctx context.Context, cs []*sseLoadClient, n int64, within time.Duration) (time.Time, bool) {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		ok := true
+		for _, c := range cs {
+			if c.count.Load() < n {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return time.Now(), true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return time.Now(), false
+}
+
+func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float64, error) {
+	p, err := startSSEServer(impl)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	out := map[string]float64{}
+	base, err := p.stats()
+	if err != nil {
+		return nil, err
+	}
+
+	// Idle memory after the first event.
+	clients := make([]*sseLoadClient, 0, sz.clients)
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+	for range sz.clients {
+		c, err := dialSSE(p.addr, false)
+		if err != nil {
+			return nil, err
+		}
+		clients = append(clients, c)
+	}
+	// Publish until every client has seen an event (some libraries register
+	// subscribers asynchronously and send no headers before an event).
+	for i := 0; ; i++ {
+		if err := p.publish(1, 64, 0); err != nil {
+			return nil, err
+		}
+		if _, ok := waitCount(ctx, clients, 1, 200*time.Millisecond); ok {
+			break
+		}
+		if i > 150 {
+			return nil, fmt.Errorf("clients did not all receive the first event (%d/%d)", sumCounts(clients), sz.clients)
+		}
+	}
+	time.Sleep(time.Second)
+	st, err := p.stats()
+	if err != nil {
+		return nil, err
+	}
+	out["idle KB/conn"] = float64(int64(st.RSS)-int64(base.RSS)) / 1024 / float64(sz.clients)
+	out["goroutines/conn"] = float64(st.Goroutines-base.Goroutines) / float64(sz.clients)
+
+	// Burst: sz.burst events of 64 B, unthrottled.
+	start0 := sumCounts(clients)
+	per := make([]int64, len(clients))
+	for i, c := range clients {
+		per[i] = c.count.Load()
+	}
+	t0 := time.Now()
+	if err := p.publish(sz.burst, 64, 0); err != nil {
+		return nil, err
+	}
+	want := start0 + int64(sz.burst*len(clients))
+	deadline := time.Now().Add(30 * time.Second)
+	var last time.Time
+	prev := int64(-1)
+	for time.Now().Before(deadline) {
+		n := sumCounts(clients)
+		if n != prev {
+			prev, last = n, time.Now()
+		}
+		if n >= want || time.Since(last) > 2*time.Second {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	delivered := sumCounts(clients) - start0
+	if el := last.Sub(t0).Seconds(); el > 0 {
+		out["burst deliveries/s"] = float64(delivered) / el
+	}
+
+	// Paced: rate ev/s of 64 B for pacedDur; p99 from the scheduled time.
+	// Clients cut during the burst (a drop policy) no longer count.
+	var alive []*sseLoadClient
+	for _, c := range clients {
+		select {
+		case <-c.done:
+		default:
+			alive = append(alive, c)
+		}
+	}
+	for _, c := range alive {
+		c.record.Store(true)
+	}
+	n := int(sz.pacedDur.Seconds() * float64(sz.pacedRate))
+	before := make([]int64, len(alive))
+	for i, c := range alive {
+		before[i] = c.count.Load()
+	}
+	if err := p.publish(n, 64, sz.pacedRate); err != nil {
+		return nil, err
+	}
+	time.Sleep(sz.pacedDur + time.Second)
+	out["paced p99 ms"] = p99(alive)
+	for _, c := range clients {
+		c.close()
+	}
+	clients = clients[:0]
+
+	// Stalled: readers plus one socket that never reads.
+	stalled, err := dialSSE(p.addr, true)
+	if err != nil {
+		return nil, err
+	}
+	defer stalled.close()
+	readers := make([]*sseLoadClient, 0, sz.stallReaders)
+	for range sz.stallReaders {
+		c, err := dialSSE(p.addr, false)
+		if err != nil {
+			return nil, err
+		}
+		readers = append(readers, c)
+		clients = append(clients, c)
+	}
+	for i := 0; ; i++ {
+		if err := p.publish(1, 64, 0); err != nil {
+			return nil, err
+		}
+		if _, ok := waitCount(ctx, readers, 1, 200*time.Millisecond); ok {
+			break
+		}
+		if i > 150 {
+			return nil, errors.New("stalled scenario: readers did not connect")
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, c := range readers {
+		c.count.Store(0)
+		c.record.Store(true)
+	}
+	if err := p.publish(sz.stallEvents, sz.stallSize, sz.stallRate); err != nil {
+		return nil, err
+	}
+	pubTime := time.Duration(sz.stallEvents) * time.Second / time.Duration(sz.stallRate)
+	waitCount(ctx, readers, int64(sz.stallEvents), pubTime+3*time.Second)
+	out["stalled: healthy delivered %"] = 100 * float64(sumCounts(readers)) / float64(sz.stallEvents*len(readers))
+	out["stalled: healthy p99 ms"] = p99(readers)
+	return out, nil
+}

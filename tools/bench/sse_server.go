@@ -1,0 +1,232 @@
+package main
+
+// The SSE benchmark's server process. The bench binary re-executes itself
+// with STREAMKIT_BENCH_SSE_SERVER=<impl> (streamkit, go-sse, r3labs,
+// launchdarkly, naive); init then serves that implementation on
+// 127.0.0.1:0 (/sse, /publish, /stats), prints the address on stdout, and
+// exits when stdin closes. Each is configured as its docs teach; queue
+// sizes are raised to 4096 events where a library has one, so a 2,000-event
+// burst measures throughput rather than a drop policy.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	ldes "github.com/launchdarkly/eventsource"
+	r3sse "github.com/r3labs/sse/v2"
+	gosse "github.com/tmaxmax/go-sse"
+
+	"github.com/streamkit-dev/streamkit/sse"
+)
+
+const sseServerEnv = "STREAMKIT_BENCH_SSE_SERVER"
+
+func init() {
+	if impl := os.Getenv(sseServerEnv); impl != "" {
+		os.Exit(sseServe(impl))
+	}
+}
+
+// sseStats is what /stats reports.
+type sseStats struct {
+	RSS        uint64
+	Heap       uint64
+	Goroutines int
+}
+
+type ldEvent struct{ data string }
+
+func (e ldEvent) Id() string    { return "" }
+func (e ldEvent) Event() string { return "" }
+func (e ldEvent) Data() string  { return e.data }
+
+// naiveHub is the "net/http floor": a handler per connection that writes
+// and flushes each event itself, fed by a channel; a publisher waits up to
+// 1 s for a full channel, then drops that subscriber.
+type naiveHub struct {
+	mu   sync.Mutex
+	subs map[chan []byte]struct{}
+}
+
+func (h *naiveHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(200)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	ch := make(chan []byte, 64)
+	h.mu.Lock()
+	h.subs[ch] = struct{}{}
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.subs, ch)
+		h.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case b, ok := <-ch:
+			if !ok {
+				return
+			}
+			if _, err := w.Write(b); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (h *naiveHub) publish(data []byte) {
+	b := append(append([]byte("data: "), data...), '\n', '\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		select {
+		case ch <- b:
+		default:
+			t := time.NewTimer(time.Second)
+			select {
+			case ch <- b:
+			case <-t.C:
+				delete(h.subs, ch)
+				close(ch)
+			}
+			t.Stop()
+		}
+	}
+}
+
+func sseServe(impl string) int {
+	var handler http.Handler
+	var publish func([]byte)
+	var shutdown func()
+	switch impl {
+	case "streamkit":
+		s := sse.NewServer(sse.Options{MaxQueueEvents: 4096, MaxQueueBytes: 4 << 20})
+		handler = s
+		ctx := context.Background()
+		publish = func(b []byte) { _, _ = s.Publish(ctx, sse.DefaultTopic, sse.Event{Data: b}) }
+		shutdown = func() { _ = s.Shutdown(ctx) }
+	case "go-sse":
+		s := &gosse.Server{}
+		handler = s
+		publish = func(b []byte) {
+			m := &gosse.Message{}
+			m.AppendData(string(b))
+			_ = s.Publish(m)
+		}
+		shutdown = func() { _ = s.Shutdown(context.Background()) }
+	case "r3labs":
+		s := r3sse.New()
+		s.AutoReplay = false
+		s.BufferSize = 4096
+		s.CreateStream("b")
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.URL.RawQuery = "stream=b"
+			s.ServeHTTP(w, r)
+		})
+		publish = func(b []byte) { s.Publish("b", &r3sse.Event{Data: b}) }
+		shutdown = s.Close
+	case "launchdarkly":
+		s := ldes.NewServer()
+		s.BufferSize = 4096
+		handler = s.Handler("b")
+		publish = func(b []byte) { s.Publish([]string{"b"}, ldEvent{string(b)}) }
+		shutdown = s.Close
+	case "naive":
+		h := &naiveHub{subs: make(map[chan []byte]struct{})}
+		handler = h
+		publish = h.publish
+		shutdown = func() {}
+	default:
+		fmt.Fprintln(os.Stderr, "unknown impl", impl)
+		return 2
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/sse", handler)
+	mux.HandleFunc("/publish", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		n, _ := strconv.Atoi(q.Get("n"))
+		size, _ := strconv.Atoi(q.Get("size"))
+		rate, _ := strconv.Atoi(q.Get("rate"))
+		go ssePublishLoop(publish, n, size, rate)
+		w.WriteHeader(http.StatusAccepted)
+	})
+	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
+		debug.FreeOSMemory()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		_ = json.NewEncoder(w).Encode(sseStats{RSS: readRSS(), Heap: ms.HeapInuse + ms.StackInuse, Goroutines: runtime.NumGoroutine()})
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Println(ln.Addr().String())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	shutdown()
+	_ = srv.Close()
+	return 0
+}
+
+// ssePublishLoop publishes n events of size bytes whose data starts with
+// the scheduled send time (Unix ns, 19 digits); rate 0 means unthrottled.
+// Latency is measured from the schedule, so a blocked publisher shows up
+// as latency (no coordinated omission).
+func ssePublishLoop(publish func([]byte), n, size, rate int) {
+	size = max(size, 20)
+	start := time.Now()
+	for i := range n {
+		sched := time.Now()
+		if rate > 0 {
+			sched = start.Add(time.Duration(i) * time.Second / time.Duration(rate))
+			if d := time.Until(sched); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		b := make([]byte, size)
+		copy(b, fmt.Sprintf("%019d", sched.UnixNano()))
+		for j := 19; j < size; j++ {
+			b[j] = 'x'
+		}
+		publish(b)
+	}
+}
+
+func readRSS() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var kb uint64
+		if n, _ := fmt.Sscanf(sc.Text(), "VmRSS: %d kB", &kb); n == 1 {
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+var _ = syscall.Getpid
