@@ -42,7 +42,8 @@ type Conn[I, O any] struct {
 	compress bool       // permessage-deflate was negotiated
 	bc       *batchConn // under gorilla: batches a burst of frames into one write
 
-	state atomic.Uint32
+	state      atomic.Uint32
+	extendedAt time.Time // when the read deadline was last moved (read goroutine only)
 
 	mu         sync.Mutex
 	queue      []*frame

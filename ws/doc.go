@@ -74,7 +74,7 @@
 // # Memory
 //
 // An idle connection holds one goroutine (its read loop, started fresh so
-// its stack is shallow), a 1 KiB read buffer (Options.ReadBufferSize), one
+// its stack is shallow), a 512 B read buffer (Options.ReadBufferSize), one
 // timer, and no write buffer: write buffers come from a pool shared by the
 // Server, and the send queue's backing array exists only while messages are
 // queued. The HTTP handler returns after the upgrade, so net/http's

@@ -17,7 +17,7 @@ const (
 	DefaultReadLimit         = 1 << 20 // 1 MiB
 	DefaultSendQueue         = 256
 	DefaultSendQueueBytes    = 4 << 20 // 4 MiB
-	DefaultReadBufferSize    = 1024
+	DefaultReadBufferSize    = 512
 	DefaultWriteBufferSize   = 4096
 	DefaultCompressThreshold = 1024
 )
@@ -44,7 +44,9 @@ type Options struct {
 	PingPeriod time.Duration
 	// PongTimeout is how long the connection may be silent (no message, no
 	// pong) before it is dropped and OnTimeout runs (default 60s; negative
-	// disables the read deadline). It should exceed PingPeriod.
+	// disables the read deadline). It should exceed PingPeriod. A busy
+	// connection's deadline is moved at most every PongTimeout/16, so the
+	// effective bound is between 15/16 of PongTimeout and PongTimeout.
 	PongTimeout time.Duration
 	// WriteTimeout bounds every write (default 10s). A write that misses it
 	// drops the connection.
@@ -70,7 +72,8 @@ type Options struct {
 	QueueFullCode int
 
 	// ReadBufferSize is the size of the connection's read buffer (default
-	// 1 KiB; messages larger than it are still read whole). WriteBufferSize
+	// 512 B; it holds frame headers and small messages, larger payloads are
+	// read past it straight into the message buffer). WriteBufferSize
 	// is the size of the pooled write buffers (default 4 KiB).
 	ReadBufferSize  int
 	WriteBufferSize int

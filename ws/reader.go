@@ -53,7 +53,7 @@ func (c *Conn[I, O]) run() {
 			}
 			continue
 		}
-		c.extendReadDeadline()
+		c.messageSeen()
 		if err = c.handle(t, r); err != nil {
 			break
 		}
@@ -126,17 +126,28 @@ func readAll(r io.Reader, b []byte) ([]byte, error) {
 }
 
 // extendReadDeadline pushes the liveness deadline forward, unless a close is
-// under way (its own, shorter deadline then stands).
+// under way (its own, shorter deadline then stands). Read goroutine only.
 func (c *Conn[I, O]) extendReadDeadline() {
 	o := c.env.opts
 	if o.PongTimeout < 0 {
 		return
 	}
+	now := time.Now()
 	c.mu.Lock()
 	if c.state.Load() == stateOpen {
-		_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(o.PongTimeout))
+		_ = c.ws.NetConn().SetReadDeadline(now.Add(o.PongTimeout))
+		c.extendedAt = now
 	}
 	c.mu.Unlock()
+}
+
+// messageSeen counts a message as a sign of life. Moving the deadline costs
+// a lock and a timer update, so a busy connection does it only when the
+// deadline has aged by 1/16 of PongTimeout. Read goroutine only.
+func (c *Conn[I, O]) messageSeen() {
+	if o := c.env.opts; o.PongTimeout >= 0 && time.Since(c.extendedAt) >= o.PongTimeout/16 {
+		c.extendReadDeadline()
+	}
 }
 
 // finish ends the connection after the read loop stopped with err.

@@ -291,6 +291,11 @@ func wsIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 	if err != nil {
 		return 0, err
 	}
+	if os.Getenv("STREAMKIT_BENCH_WS_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "ws idle %s: heap %.2f KB/conn, stack %.2f KB/conn, goroutines %d\n", impl,
+			float64(int64(after.Heap)-int64(before.Heap))/float64(n)/1024,
+			float64(int64(after.Stack)-int64(before.Stack))/float64(n)/1024, after.Goroutines-before.Goroutines)
+	}
 	return float64(int64(after.RSS)-int64(before.RSS)) / float64(n) / 1024, nil
 }
 
