@@ -11,6 +11,7 @@
 #   make tidy-check        go mod tidy -diff everywhere
 #   make fuzz FUZZTIME=30s every fuzz target
 #   make bench             peer benchmarks (tools/bench)
+#   make demo              the demo server on http://127.0.0.1:8080
 #   make release-plan      last tag, changes, API diff, next version per module
 #   make release MOD=sse VERSION=v0.3.0
 #   make release-check     every module consumed alone through a local proxy
@@ -81,6 +82,11 @@ fuzz/%:
 
 bench:
 	go -C tools/bench run . $(BENCH_FLAGS)
+
+# The demo server: a real page on 127.0.0.1:8080 (DEMO_FLAGS="-addr :9000 -store file:/tmp/sk").
+.PHONY: demo
+demo:
+	go -C tools run ./cmd/streamkit-demo $(DEMO_FLAGS)
 
 # Releases: every module is versioned on its own and tagged <dir>/vX.Y.Z.
 RELEASE := GOWORK=off go -C tools run ./cmd/streamkit-release
