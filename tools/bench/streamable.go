@@ -54,7 +54,7 @@ func sbCfg(cfg Config) sbConfig {
 	if cfg.Short {
 		return sbConfig{rounds: 1, window: 100 * time.Millisecond, workers: 2, events: 50}
 	}
-	return sbConfig{rounds: 5, window: 2 * time.Second, workers: 8, events: 5000}
+	return sbConfig{rounds: 9, window: time.Second, workers: 8, events: 5000}
 }
 
 // sbRate runs fn on workers goroutines for window and returns ops/s.
