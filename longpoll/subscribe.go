@@ -97,13 +97,14 @@ type pollOut struct {
 
 // poll is one subscription request in progress.
 type poll struct {
-	b    *Broker
-	q    subscribeQuery
-	cats []*category // locked one at a time, never two at once
-	curs []cursor
-	w    waiter
-	lost bool
-	out  []pollOut
+	b     *Broker
+	q     subscribeQuery
+	cats  []*category // locked one at a time, never two at once
+	curs  []cursor
+	w     waiter
+	timer *time.Timer
+	lost  bool
+	out   []pollOut
 }
 
 // collect reads every category after its cursor; with register it then
@@ -178,53 +179,82 @@ func (p *poll) cut() {
 	p.out = p.out[:n]
 }
 
+// serveSubscribe keeps its own frame and that of run small: a waiting poll
+// parks on this goroutine's stack, and net/http's frames plus ours must stay
+// within the goroutine's initial stack for it not to double (memory per
+// waiting poll). The work with deep or large frames is in helpers that have
+// returned before the poll parks.
 func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 	if b.opts.BeforeSubscribe != nil && !b.opts.BeforeSubscribe(w, r) {
 		return
 	}
+	p := b.startPoll(w, r)
+	if p == nil {
+		return
+	}
+	p.run(w, r.Context())
+	p.finish()
+}
+
+// startPoll validates the request and registers the poll's categories; it
+// answers and returns nil when the poll cannot start.
+//
+//go:noinline
+func (b *Broker) startPoll(w http.ResponseWriter, r *http.Request) *poll {
 	setPollHeaders(w.Header())
 	q, bad := parseSubscribe(r.URL.Query(), b.opts.MaxTimeoutSeconds, b.opts.MaxCategoriesPerRequest)
 	if bad != "" {
 		_, _ = w.Write(answerError(bad))
-		return
+		return nil
 	}
 	if !b.enter() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write(answerError(ErrStopped.Error()))
-		return
+		return nil
 	}
-	defer b.leave()
-	ctx := r.Context()
 	p := &poll{b: b, q: q, w: waiter{ch: make(chan struct{}, 1)}}
 	nowMs := time.Now().UnixMilli()
 	for _, name := range q.Categories {
 		c, err := b.lockCategory(name)
 		if err != nil {
 			p.release()
+			b.leave()
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write(answerError(err.Error()))
-			return
+			return nil
 		}
 		c.busy++ // held until release
 		c.mu.Unlock()
 		p.cats = append(p.cats, c)
 		p.curs = append(p.curs, cursorFor(&q, c.hash, nowMs))
 	}
-	defer p.release()
-
 	if b.waiting.Add(1) > int64(b.opts.MaxWaiting) {
 		b.waiting.Add(-1)
+		p.release()
+		b.leave()
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write(answerError(ErrTooManyWaiting.Error()))
-		return
+		return nil
 	}
-	defer b.waiting.Add(-1)
+	p.timer = time.NewTimer(time.Duration(q.Timeout) * time.Second)
+	return p
+}
 
-	timer := time.NewTimer(time.Duration(q.Timeout) * time.Second)
-	defer timer.Stop()
+// finish undoes startPoll.
+//
+//go:noinline
+func (p *poll) finish() {
+	p.timer.Stop()
+	p.b.waiting.Add(-1)
+	p.release()
+	p.b.leave()
+}
+
+// run waits for events, the timeout, shutdown or the client's departure,
+// and answers.
+func (p *poll) run(w http.ResponseWriter, ctx context.Context) {
 	for {
-		if err := p.collect(ctx, true); err != nil {
-			p.fail(w, err)
+		if !p.gather(w, ctx, true) {
 			return
 		}
 		if len(p.out) > 0 {
@@ -233,9 +263,9 @@ func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 		var done, expired bool
 		select {
 		case <-p.w.ch:
-		case <-timer.C:
+		case <-p.timer.C:
 			expired = true
-		case <-b.stop:
+		case <-p.b.stop:
 			expired = true
 		case <-ctx.Done():
 			done = true
@@ -246,8 +276,7 @@ func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 		// moves since_time to this timestamp skips nothing (golongpoll can
 		// answer "timeout" with a timestamp past an event it never sent).
 		ts := time.Now().UnixMilli() - 1
-		if err := p.collect(ctx, false); err != nil {
-			p.fail(w, err)
+		if !p.gather(w, ctx, false) {
 			return
 		}
 		if len(p.out) > 0 {
@@ -257,15 +286,36 @@ func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if expired {
-			if q.HasSince {
-				ts = max(ts, q.Since)
-			}
-			b.timeouts.Add(1)
-			_, _ = w.Write(answerTimeout(ts, p.lost))
+			p.answerTimeout(w, ts)
 			return
 		}
 		// Woken, but another poll took the events (DeleteAfterRead): wait on.
 	}
+	p.answer(w)
+}
+
+// gather is collect with the failure answered; false means stop.
+//
+//go:noinline
+func (p *poll) gather(w http.ResponseWriter, ctx context.Context, register bool) bool {
+	if err := p.collect(ctx, register); err != nil {
+		p.fail(w, err)
+		return false
+	}
+	return true
+}
+
+//go:noinline
+func (p *poll) answerTimeout(w http.ResponseWriter, ts int64) {
+	if p.q.HasSince {
+		ts = max(ts, p.q.Since)
+	}
+	p.b.timeouts.Add(1)
+	_, _ = w.Write(answerTimeout(ts, p.lost))
+}
+
+//go:noinline
+func (p *poll) answer(w http.ResponseWriter) {
 	for _, c := range p.cats {
 		c.mu.Lock()
 		delete(c.waiters, &p.w)
@@ -276,8 +326,8 @@ func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 	for i := range p.out {
 		encs[i] = p.out[i].enc
 	}
-	b.answers.Add(1)
-	b.delivered.Add(uint64(len(encs)))
+	p.b.answers.Add(1)
+	p.b.delivered.Add(uint64(len(encs)))
 	_, _ = w.Write(answerEvents(encs, p.lost))
 }
 

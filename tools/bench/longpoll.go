@@ -317,6 +317,10 @@ func lpIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 	if err != nil {
 		return 0, 0, err
 	}
+	if os.Getenv("STREAMKIT_BENCH_LP_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "%s idle %d: heap %.0f B/poll, stack %.0f B/poll\n", impl, n,
+			float64(s.Heap-base.Heap)/float64(n), float64(s.Stack-base.Stack)/float64(n))
+	}
 	return float64(s.RSS-base.RSS) / 1024 / float64(n), float64(s.Goroutines-base.Goroutines) / float64(n), nil
 }
 

@@ -39,6 +39,7 @@ func init() {
 type lpStats struct {
 	RSS        uint64 // bytes
 	Heap       uint64
+	Stack      uint64
 	Goroutines int
 	Active     int64 // connections with a request in progress (the /stats one excluded)
 	CPUMicros  int64 // user+system CPU time of the process
@@ -79,7 +80,7 @@ func lpServe(impl string) int {
 		var ru syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		cpu := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
-		_ = json.NewEncoder(w).Encode(lpStats{RSS: lpRSS(), Heap: ms.HeapInuse, Goroutines: runtime.NumGoroutine(),
+		_ = json.NewEncoder(w).Encode(lpStats{RSS: lpRSS(), Heap: ms.HeapInuse, Stack: ms.StackInuse, Goroutines: runtime.NumGoroutine(),
 			Active: active.Load() - 1, CPUMicros: cpu})
 	})
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
