@@ -45,8 +45,8 @@ type Conn struct {
 	err         error // why the connection closed
 
 	// Flow control, guarded by flowMu; flowCond wakes writers.
-	flowMu       sync.Mutex
-	flowCond     *sync.Cond
+	flowMu      sync.Mutex
+	flowCond    *sync.Cond
 	sendWindow  int64 // session send window
 	peerInitWin int64 // peer's INITIAL_WINDOW_SIZE
 
@@ -64,7 +64,7 @@ type Conn struct {
 	pingSeq    uint32       // guarded by mu
 	lastPong   atomic.Uint32
 	pongCh     chan struct{} // closed and replaced on every pong; guarded by mu
-	missed     int // guarded by mu
+	missed     int           // guarded by mu
 
 	closed    chan struct{}
 	closeChan chan bool

@@ -44,6 +44,8 @@ type pair struct {
 	open   func() (io.ReadWriteCloser, error)
 	accept chan io.ReadWriteCloser
 	close  func()
+	kill   func()
+	nc, sc net.Conn
 }
 
 func tcpPair(tb testing.TB) (net.Conn, net.Conn) {
@@ -63,6 +65,18 @@ func tcpPair(tb testing.TB) (net.Conn, net.Conn) {
 }
 
 func newPair(tb testing.TB, p peer) *pair {
+	pr := newMux(tb, p)
+	pr.kill = func() {
+		// The raw connections close first: a k8s Close blocks writing RST
+		// frames to a peer whose read loop is stuck.
+		pr.nc.Close()
+		pr.sc.Close()
+		pr.close()
+	}
+	return pr
+}
+
+func newMux(tb testing.TB, p peer) *pair {
 	nc, sc := tcpPair(tb)
 	accept := make(chan io.ReadWriteCloser, 1024)
 	switch p {
@@ -79,6 +93,7 @@ func newPair(tb testing.TB, p peer) *pair {
 			},
 			accept: accept,
 			close:  func() { nc.Close(); sc.Close() },
+			nc:     nc, sc: sc,
 		}
 	case peerStreamkit:
 		type res struct {
@@ -103,6 +118,7 @@ func newPair(tb testing.TB, p peer) *pair {
 			},
 			accept: accept,
 			close:  func() { client.Close(); r.c.Close() },
+			nc:     nc, sc: sc,
 		}
 	case peerK8s:
 		server, err := kspdy.NewServerConnection(sc, func(s kstream.Stream, replySent <-chan struct{}) error {
@@ -118,6 +134,7 @@ func newPair(tb testing.TB, p peer) *pair {
 			},
 			accept: accept,
 			close:  func() { client.Close(); server.Close() },
+			nc:     nc, sc: sc,
 		}
 	case peerYamux:
 		cfg := yamux.DefaultConfig()
@@ -140,6 +157,7 @@ func newPair(tb testing.TB, p peer) *pair {
 			open:   func() (io.ReadWriteCloser, error) { return client.OpenStream() },
 			accept: accept,
 			close:  func() { client.Close(); server.Close(); wg.Wait() },
+			nc:     nc, sc: sc,
 		}
 	}
 	tb.Fatalf("unknown peer %s", p)
@@ -228,10 +246,15 @@ func manyStreams(tb testing.TB, pr *pair, n, per int) time.Duration {
 	return elapsed
 }
 
-// echoServer echoes every accepted stream until it ends.
-func echoServer(pr *pair, n int) {
+// echoServer echoes up to n accepted streams until stop is closed.
+func echoServer(pr *pair, n int, stop <-chan struct{}) {
 	for range n {
-		s := <-pr.accept
+		var s io.ReadWriteCloser
+		select {
+		case s = <-pr.accept:
+		case <-stop:
+			return
+		}
 		go func() {
 			_, _ = io.Copy(s, s)
 			_ = s.Close()
@@ -242,7 +265,7 @@ func echoServer(pr *pair, n int) {
 // openEcho opens a stream, sends 64 bytes, reads the echo and resets, n
 // times; it returns the time per cycle.
 func openEcho(tb testing.TB, pr *pair, n int) time.Duration {
-	go echoServer(pr, n)
+	go echoServer(pr, n, nil)
 	msg := make([]byte, 64)
 	got := make([]byte, 64)
 	start := time.Now()
@@ -282,44 +305,50 @@ func stalled(tb testing.TB, pr *pair, live, samples, stall int, limit time.Durat
 		}
 	}()
 	time.Sleep(50 * time.Millisecond) // let the stalled stream fill what it can
-	streams := make([]io.ReadWriteCloser, live)
-	for i := range live {
-		s, err := pr.open()
-		if err != nil {
-			return 0, errStalled // the SYN_REPLY itself is stuck
-		}
-		streams[i] = s
-	}
-	go echoServer(pr, live)
-	var mu sync.Mutex
-	var lat []time.Duration
-	var wg sync.WaitGroup
-	for _, s := range streams {
-		wg.Go(func() {
-			msg := make([]byte, 64)
-			for range samples {
-				t0 := time.Now()
-				if _, err := s.Write(msg); err != nil {
-					return
-				}
-				if _, err := io.ReadFull(s, msg); err != nil {
-					return
-				}
-				mu.Lock()
-				lat = append(lat, time.Since(t0))
-				mu.Unlock()
+	stop := make(chan struct{})
+	result := make(chan []time.Duration, 1)
+	go func() {
+		var mu sync.Mutex
+		var lat []time.Duration
+		defer func() { result <- lat }()
+		streams := make([]io.ReadWriteCloser, live)
+		for i := range live {
+			s, err := pr.open()
+			if err != nil {
+				return // the SYN_REPLY itself is stuck
 			}
-		})
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+			streams[i] = s
+		}
+		go echoServer(pr, live, stop)
+		var wg sync.WaitGroup
+		for _, s := range streams {
+			wg.Go(func() {
+				msg := make([]byte, 64)
+				for range samples {
+					t0 := time.Now()
+					if _, err := s.Write(msg); err != nil {
+						return
+					}
+					if _, err := io.ReadFull(s, msg); err != nil {
+						return
+					}
+					mu.Lock()
+					lat = append(lat, time.Since(t0))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	}()
+	var lat []time.Duration
 	select {
-	case <-done:
+	case lat = <-result:
 	case <-time.After(limit):
-		pr.close() // unblocks everything
-		<-done
-		return 0, errStalled
+		pr.kill() // unblocks everything
+		lat = <-result
+		lat = nil
 	}
+	close(stop)
 	if len(lat) < live*samples {
 		return 0, errStalled
 	}
