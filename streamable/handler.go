@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
@@ -166,8 +165,7 @@ func writeJSONReply(w http.ResponseWriter, reply Reply) {
 		w.WriteHeader(status)
 		return
 	}
-	h.Set("Content-Type", ContentTypeJSON)
-	h.Set("Content-Length", strconv.Itoa(len(reply.Body)))
+	h.Set("Content-Type", ContentTypeJSON) // net/http adds Content-Length for a body this size
 	w.WriteHeader(status)
 	_, _ = w.Write(reply.Body) // a failed write means the client left: nothing to tell it
 }

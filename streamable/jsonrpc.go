@@ -143,6 +143,9 @@ func rawJSON(v any) (json.RawMessage, error) {
 	case nil:
 		return nil, nil
 	case json.RawMessage:
+		if !json.Valid(v) {
+			return nil, errors.New("streamable: json.RawMessage is not valid JSON")
+		}
 		return v, nil
 	}
 	b, err := json.Marshal(v)
@@ -198,7 +201,9 @@ func ParseMessage(b []byte) (*Message, error) {
 		}
 	}
 	if len(raw.Method) > 0 && !bytes.Equal(raw.Method, []byte("null")) {
-		if err := json.Unmarshal(raw.Method, &m.Method); err != nil || m.Method == "" {
+		if n := len(raw.Method); n > 2 && raw.Method[0] == '"' && bytes.IndexByte(raw.Method, '\\') < 0 {
+			m.Method = string(raw.Method[1 : n-1]) // no escapes: the bytes are the string
+		} else if err := json.Unmarshal(raw.Method, &m.Method); err != nil || m.Method == "" {
 			return nil, invalid("method must be a non-empty string")
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/httpx"
 )
 
 // Header names of the MCP Streamable HTTP transport.
@@ -262,12 +263,48 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, status, code int
 	_, _ = w.Write(b)
 }
 
+// encodeMessage encodes m. The raw fields are valid JSON by construction
+// (parsed, or produced by encoding/json, or checked in rawJSON), so the
+// common shapes are appended directly instead of going through reflection.
 func encodeMessage(m *Message) ([]byte, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("streamable: encoding message: %w", err)
+	if m.Error != nil || !plainString(m.Method) {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("streamable: encoding message: %w", err)
+		}
+		return b, nil
 	}
-	return b, nil
+	b := make([]byte, 0, 48+len(m.ID)+len(m.Method)+len(m.Params)+len(m.Result))
+	b = append(b, `{"jsonrpc":"2.0"`...)
+	if len(m.ID) > 0 {
+		b = append(b, `,"id":`...)
+		b = append(b, m.ID...)
+	}
+	if m.Method != "" {
+		b = append(b, `,"method":"`...)
+		b = append(b, m.Method...)
+		b = append(b, '"')
+	}
+	if len(m.Params) > 0 {
+		b = append(b, `,"params":`...)
+		b = append(b, m.Params...)
+	}
+	if len(m.Result) > 0 {
+		b = append(b, `,"result":`...)
+		b = append(b, m.Result...)
+	}
+	return append(b, '}'), nil
+}
+
+// plainString reports whether s needs no escaping in a JSON string (and
+// none of the HTML escaping encoding/json applies).
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // requestVersion returns the revision of r: its header, else the session's
@@ -283,11 +320,29 @@ func (s *Server) requestVersion(r *http.Request, ss *Session) (string, bool) {
 	return s.opts.Versions.assume(), true
 }
 
+// acceptsBoth reports whether an Accept header lists both media types (or
+// wildcards covering them) with a non-zero weight. An absent header does
+// not: the spec requires the client to list both.
+func acceptsBoth(h string) bool {
+	if h == "" {
+		return false
+	}
+	if strings.Contains(h, ContentTypeJSON) && strings.Contains(h, ContentTypeSSE) && !strings.Contains(h, "q=") {
+		return true // the common exact form, no weights to honour
+	}
+	_, j := httpx.Negotiate(h, ContentTypeJSON)
+	_, e := httpx.Negotiate(h, ContentTypeSSE)
+	return j && e
+}
+
 func (s *Server) stateless(version string) bool {
 	return s.opts.Stateless || !HasSessions(version)
 }
 
 func isJSONContentType(ct string) bool {
+	if ct == ContentTypeJSON || strings.HasPrefix(ct, ContentTypeJSON+";") {
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	return err == nil && mt == ContentTypeJSON
 }
@@ -299,7 +354,7 @@ func (s *Server) servePOST(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, r, http.StatusUnsupportedMediaType, CodeInvalidRequest, "Content-Type must be application/json")
 		return
 	}
-	if !AcceptsJSON(r) || !AcceptsStream(r) || r.Header.Get("Accept") == "" {
+	if !acceptsBoth(r.Header.Get("Accept")) {
 		s.reject(w, r, http.StatusNotAcceptable, CodeInvalidRequest, "Accept must list application/json and text/event-stream")
 		return
 	}
