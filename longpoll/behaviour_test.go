@@ -157,6 +157,14 @@ func TestCaps(t *testing.T) {
 	code, body = e.post(http.MethodPost, fmt.Sprintf(`{"category":"c","data":"%0100d"}`, 0))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code, body)
 
+	// Bytes held over all categories.
+	e3 := newEnv(t, longpoll.Options{MaxBytes: 100})
+	for i := range 5 {
+		e3.publish(fmt.Sprintf("b%d", i), fmt.Sprintf("%030d", i)) // 32 bytes of data + 2 of name
+	}
+	assert.LessOrEqual(t, e3.b.Stats().Store.Bytes, int64(100))
+	assert.Positive(t, e3.b.Stats().Store.Evicted)
+
 	// Categories.
 	e2 := newEnv(t, longpoll.Options{MaxCategories: 1})
 	go func() { e2.poll(q("timeout", "20", "category", "one")) }()

@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -96,6 +97,15 @@ func lpServe(impl string) int {
 	srv := &http.Server{Handler: counted, ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Println(ln.Addr().String())
+	// STREAMKIT_BENCH_LP_CPUPROFILE=prefix writes prefix.<impl> (for looking
+	// into a result, not part of it).
+	if prefix := os.Getenv("STREAMKIT_BENCH_LP_CPUPROFILE"); prefix != "" {
+		if f, err := os.Create(prefix + "." + impl); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer func() { pprof.StopCPUProfile(); _ = f.Close() }()
+			}
+		}
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
 	shutdown()
 	_ = srv.Close()
