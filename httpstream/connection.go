@@ -295,6 +295,8 @@ func (c *Conn) CreateStreamContext(ctx context.Context, headers http.Header) (St
 	case <-s.done:
 		if err := s.resetErr(); errors.Is(err, errPeerReset) {
 			return nil, ErrStreamRefused
+		} else if err != nil {
+			return nil, err
 		}
 		return nil, c.closeErr()
 	case <-ctx.Done():

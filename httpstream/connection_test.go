@@ -64,14 +64,6 @@ func acceptInto(ch chan<- Stream) NewStreamHandler {
 	}
 }
 
-// echo copies a stream back to itself, then half-closes it.
-func echo(s Stream) {
-	go func() {
-		_, _ = io.Copy(s, s)
-		_ = s.Close()
-	}()
-}
-
 func echoHandler(s Stream, replySent <-chan struct{}) error {
 	go func() {
 		<-replySent
@@ -305,4 +297,41 @@ func TestConcurrentCreateStreamIDsInOrder(t *testing.T) {
 		// error that would close the connection.
 		require.NoError(t, err)
 	}
+}
+
+func TestHandlerMayWriteBeforeReturning(t *testing.T) {
+	nc, sc := tcpPair(t)
+	client, _ := connPair(t, nc, sc, nil, nil, func(s Stream, replySent <-chan struct{}) error {
+		// Writing from inside the handler must not deadlock.
+		if _, err := s.Write([]byte("greeting")); err != nil {
+			return err
+		}
+		<-replySent
+		return s.Close()
+	})
+	s, err := client.CreateStream(http.Header{})
+	require.NoError(t, err)
+	got, err := io.ReadAll(s)
+	require.NoError(t, err)
+	assert.Equal(t, "greeting", string(got))
+}
+
+func TestReadAfterFinThenConnectionCloseIsEOF(t *testing.T) {
+	nc, sc := tcpPair(t)
+	accepted := make(chan Stream, 1)
+	client, server := connPair(t, nc, sc, nil, nil, acceptInto(accepted))
+	s, err := client.CreateStream(http.Header{})
+	require.NoError(t, err)
+	remote := <-accepted
+	<-remote.(*stream).replySent
+	_, err = remote.Write([]byte("last words"))
+	require.NoError(t, err)
+	require.NoError(t, remote.Close())
+	got := make([]byte, 10)
+	_, err = io.ReadFull(s, got)
+	require.NoError(t, err)
+	require.NoError(t, server.Close())
+	<-client.CloseChan()
+	_, err = s.Read(got)
+	assert.ErrorIs(t, err, io.EOF, "the peer finished the stream before the connection went away")
 }

@@ -24,7 +24,9 @@ const (
 // refuses the stream: the peer's CreateStream fails. Returning nil accepts
 // it: SYN_REPLY is sent after the handler returns, then replySent is closed.
 // A handler that hands the stream to other code should have that code wait
-// on replySent before writing; writes made earlier wait for it anyway.
+// on replySent before writing. A Write or Close made before the handler
+// returns (even from the handler itself) sends SYN_REPLY first; if the
+// handler then returns an error, the accepted stream is reset.
 type NewStreamHandler func(stream Stream, replySent <-chan struct{}) error
 
 // NoOpNewStreamHandler accepts every stream and does nothing with it.

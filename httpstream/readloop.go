@@ -145,22 +145,13 @@ func (c *Conn) handleSyn(f *spdy.Frame) error {
 
 // runHandler runs the new-stream handler off the read loop, then replies.
 func (c *Conn) runHandler(handler NewStreamHandler, s *stream) {
-	defer close(s.replySent)
 	if err := handler(s, s.replySent); err != nil {
 		c.debug("httpstream: stream refused by handler", "id", s.id, "err", err)
 		_ = s.resetWith(spdy.StatusRefusedStream, fmt.Errorf("%w: refused: %v", ErrStreamReset, err))
+		s.replyOnce.Do(func() { close(s.replySent) })
 		return
 	}
-	if s.dead.Load() {
-		return
-	}
-	c.wmu.Lock()
-	b, err := c.writer.AppendSynReply(c.wbuf[:0], s.id, 0, nil)
-	if err == nil {
-		c.wbuf = b[:0]
-		_ = c.writeLocked(b)
-	}
-	c.wmu.Unlock()
+	_ = s.sendReply()
 }
 
 func (c *Conn) handleData(f *spdy.Frame) error {

@@ -22,6 +22,8 @@ type stream struct {
 
 	replied   chan struct{} // we opened it: closed on SYN_REPLY
 	replySent chan struct{} // the peer opened it: closed after our SYN_REPLY
+	replyOnce sync.Once
+	replyErr  error         // set inside replyOnce
 	done      chan struct{} // closed on reset or connection close
 	dead      atomic.Bool   // done is closed
 
@@ -80,14 +82,14 @@ func (s *stream) Read(p []byte) (int, error) {
 	}
 	s.mu.Lock()
 	for s.r == s.w {
+		if s.remoteFin {
+			s.mu.Unlock()
+			return 0, io.EOF
+		}
 		if s.err != nil {
 			err := s.err
 			s.mu.Unlock()
 			return 0, err
-		}
-		if s.remoteFin {
-			s.mu.Unlock()
-			return 0, io.EOF
 		}
 		s.cond.Wait()
 	}
@@ -158,18 +160,41 @@ func (s *stream) Write(p []byte) (int, error) {
 	return total, nil
 }
 
+// waitReplySent makes sure SYN_REPLY is on the wire before this side's
+// first DATA frame of a peer-opened stream. Normally the reply follows the
+// handler's return; a Write or Close made while the handler still runs
+// (from the handler itself, say) sends it early instead of deadlocking.
 func (s *stream) waitReplySent() error {
 	if s.replySent == nil {
 		return nil
 	}
-	select {
-	case <-s.replySent:
-		return nil
-	case <-s.done:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.err
+	if err := s.sendReply(); err != nil {
+		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// sendReply sends SYN_REPLY once, unless the stream is already reset, and
+// then closes replySent.
+func (s *stream) sendReply() error {
+	s.replyOnce.Do(func() {
+		defer close(s.replySent)
+		if s.dead.Load() {
+			return
+		}
+		c := s.c
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		b, err := c.writer.AppendSynReply(c.wbuf[:0], s.id, 0, nil)
+		if err == nil {
+			c.wbuf = b[:0]
+			err = c.writeLocked(b)
+		}
+		s.replyErr = err
+	})
+	return s.replyErr
 }
 
 // Close half-closes the stream (FIN): the peer reads EOF, and this side can
