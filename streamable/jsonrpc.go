@@ -172,49 +172,40 @@ func ParseMessage(b []byte) (*Message, error) {
 		}
 		return nil, &Error{Code: CodeParseError, Message: "parse error"}
 	}
-	var raw struct {
-		JSONRPC *string         `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  json.RawMessage `json:"method"`
-		Params  json.RawMessage `json:"params"`
-		Result  json.RawMessage `json:"result"`
-		Error   json.RawMessage `json:"error"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	// Decode straight into the Message: a field of the wrong JSON type
+	// (a numeric method, an error that is not an object) is an
+	// *json.UnmarshalTypeError, reported as Invalid Request.
+	m := &Message{}
+	if err := json.Unmarshal(b, m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, invalid("field %q has the wrong type", te.Field)
+		}
 		if json.Valid(b) {
 			return nil, invalid("malformed message: %v", err)
 		}
 		return nil, &Error{Code: CodeParseError, Message: "parse error"}
 	}
-	if raw.JSONRPC == nil || *raw.JSONRPC != "2.0" {
+	if m.JSONRPC != "2.0" {
 		return nil, invalid(`"jsonrpc" must be "2.0"`)
 	}
-	m := &Message{JSONRPC: "2.0"}
-	if len(raw.ID) > 0 {
-		switch raw.ID[0] {
-		case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			m.ID = raw.ID
-		case 'n': // null: allowed on error responses only
-			m.ID = raw.ID
+	if len(m.ID) > 0 {
+		switch m.ID[0] {
+		case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'n': // n: null, for error responses
 		default:
 			return nil, invalid("id must be a string, a number or null")
 		}
 	}
-	if len(raw.Method) > 0 && !bytes.Equal(raw.Method, []byte("null")) {
-		if n := len(raw.Method); n > 2 && raw.Method[0] == '"' && bytes.IndexByte(raw.Method, '\\') < 0 {
-			m.Method = string(raw.Method[1 : n-1]) // no escapes: the bytes are the string
-		} else if err := json.Unmarshal(raw.Method, &m.Method); err != nil || m.Method == "" {
-			return nil, invalid("method must be a non-empty string")
-		}
+	if isNull(m.Params) {
+		m.Params = nil
 	}
-	hasResult := len(raw.Result) > 0
-	hasError := len(raw.Error) > 0 && !bytes.Equal(raw.Error, []byte("null"))
-	if len(raw.Params) > 0 && !bytes.Equal(raw.Params, []byte("null")) {
-		if c := raw.Params[0]; c != '{' && c != '[' {
+	if len(m.Params) > 0 {
+		if c := m.Params[0]; c != '{' && c != '[' {
 			return nil, invalid("params must be an object or an array")
 		}
-		m.Params = raw.Params
 	}
+	hasResult := len(m.Result) > 0
+	hasError := m.Error != nil
 	if m.Method != "" {
 		if hasResult || hasError {
 			return nil, invalid("a request cannot carry result or error")
@@ -224,25 +215,29 @@ func ParseMessage(b []byte) (*Message, error) {
 		}
 		return m, nil
 	}
+	if bytes.Contains(b, []byte(`"method"`)) && methodPresent(b) {
+		return nil, invalid("method must be a non-empty string")
+	}
 	if hasResult == hasError {
 		return nil, invalid("message needs exactly one of method, result or error")
 	}
 	if len(m.ID) == 0 {
 		return nil, invalid("response needs an id")
 	}
-	if hasResult {
-		if isNull(m.ID) {
-			return nil, invalid("result id must not be null")
-		}
-		m.Result = raw.Result
-		return m, nil
+	if hasResult && isNull(m.ID) {
+		return nil, invalid("result id must not be null")
 	}
-	var e Error
-	if err := json.Unmarshal(raw.Error, &e); err != nil {
-		return nil, invalid("malformed error object")
-	}
-	m.Error = &e
 	return m, nil
+}
+
+// methodPresent reports whether the object b has a "method" member that is
+// not null (an empty-string method is invalid, an absent or null one means
+// a response).
+func methodPresent(b []byte) bool {
+	var probe struct {
+		Method json.RawMessage `json:"method"`
+	}
+	return json.Unmarshal(b, &probe) == nil && len(probe.Method) > 0 && !isNull(probe.Method)
 }
 
 func isNull(id json.RawMessage) bool { return bytes.Equal(id, []byte("null")) }
