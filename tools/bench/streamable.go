@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/streamkit-dev/streamkit/streamable"
@@ -27,6 +28,9 @@ import (
 //     handler doing the same work (check Content-Type, read the capped body,
 //     parse the JSON-RPC envelope, encode the result). Two rows: the core
 //     Handler, and the MCP Server in stateless JSON mode answering "ping".
+//   - json-path-inprocess: the same two handlers against the bare one,
+//     called directly (ServeHTTP with a recorder; no network), ns/op and
+//     allocs/op: the handler's own cost, which loopback HTTP otherwise hides.
 //   - tools-call: the example MCP server's tools/call (count to 0) against
 //     modelcontextprotocol/go-sdk serving the same tool, each with its own
 //     session per client worker; JSON answers and SSE answers.
@@ -38,6 +42,7 @@ import (
 func streamableScenarios() []Scenario {
 	return []Scenario{
 		{Name: "streamable/json-path", Peers: "bare net/http handler", Run: benchStreamableJSONPath},
+		{Name: "streamable/json-path-inprocess", Peers: "bare net/http handler", Run: benchStreamableJSONInProcess},
 		{Name: "streamable/tools-call", Peers: "go-sdk StreamableHTTPHandler", Run: benchStreamableToolsCall},
 		{Name: "streamable/stream-events", Peers: "go-sdk StreamableHTTPHandler", Run: benchStreamableStream},
 	}
@@ -353,4 +358,45 @@ func benchStreamableStream(ctx context.Context, cfg Config) ([]Row, error) {
 		return nil, err
 	}
 	return []Row{{Scenario: "streamable/stream-events", Metric: fmt.Sprintf("events/s (%d per call)", c.events+1), Goal: Higher, Ours: o, Peer: "go-sdk StreamableHTTPHandler", PeerVal: p}}, nil
+}
+
+func benchStreamableJSONInProcess(_ context.Context, cfg Config) ([]Row, error) {
+	srv, err := streamable.NewServer(streamable.ServerOptions{
+		Stateless: true, Response: streamable.ResponseJSON,
+		Handle: func(context.Context, *streamable.Request) (any, error) { return struct{}{}, nil },
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close(context.Background())
+	loop := func(h http.Handler) func(b *testing.B) {
+		return func(b *testing.B) {
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(sbPing))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("Accept", "application/json, text/event-stream")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		}
+	}
+	rounds := 3
+	if cfg.Short {
+		rounds = 1
+	}
+	bare := map[string]func(*testing.B){"bare net/http handler": loop(http.HandlerFunc(bareJSONRPC))}
+	best := CompareMicro("streamable/json-path-inprocess", loop(srv), bare)
+	for range rounds - 1 {
+		for i, r := range CompareMicro("streamable/json-path-inprocess", loop(srv), bare) {
+			best[i].Ours = min(best[i].Ours, r.Ours)
+			best[i].PeerVal = min(best[i].PeerVal, r.PeerVal)
+		}
+	}
+	for i := range best {
+		best[i].Metric += " MCP Server (stateless JSON)"
+	}
+	return best, nil
 }
