@@ -19,10 +19,11 @@ import (
 // Conn is a SPDY/3.1 connection. It implements Connection; see the package
 // documentation for flow control, liveness and shutdown.
 type Conn struct {
-	nc     net.Conn
-	cfg    Config
-	server bool
-	reader *spdy.Reader
+	nc       net.Conn
+	cfg      Config
+	server   bool
+	reader   *spdy.Reader
+	protocol string // negotiated by the carrier, if any
 
 	// wmu serialises frame writes; the header compressor and stream ID
 	// allocation are guarded by it too, so IDs reach the wire in order.
@@ -31,6 +32,10 @@ type Conn struct {
 	wbuf   []byte
 	nextID uint32
 	hdrBuf [8]byte
+	// writev: nc is a *net.TCPConn, whose net.Buffers writes are one
+	// writev; otherwise frames are coalesced into coalesce first.
+	writev   bool
+	coalesce []byte
 
 	mu          sync.Mutex
 	streams     map[uint32]*stream
@@ -117,6 +122,7 @@ func newConn(nc net.Conn, br *bufio.Reader, server bool, cfg Config) (*Conn, err
 		log:         cfg.Logger,
 	}
 	c.flowCond = sync.NewCond(&c.flowMu)
+	_, c.writev = nc.(*net.TCPConn)
 	c.recvWindow.Store(int64(cfg.ConnWindow))
 	c.nextID = 1
 	if server {
@@ -182,11 +188,20 @@ func (c *Conn) writeLocked(bufs ...[]byte) error {
 		return err
 	}
 	var err error
-	if len(bufs) == 1 {
+	switch {
+	case len(bufs) == 1:
 		_, err = c.nc.Write(bufs[0])
-	} else {
+	case c.writev:
 		nb := net.Buffers(bufs)
 		_, err = nb.WriteTo(c.nc)
+	default:
+		// TLS and WebSocket would turn each buffer into a record or a
+		// message of its own: coalesce (a DATA frame is at most 32 KiB).
+		c.coalesce = c.coalesce[:0]
+		for _, b := range bufs {
+			c.coalesce = append(c.coalesce, b...)
+		}
+		_, err = c.nc.Write(c.coalesce)
 	}
 	if err != nil {
 		c.fail(fmt.Errorf("httpstream: write: %w", err))
@@ -600,6 +615,11 @@ func (c *Conn) NumStreams() int {
 	defer c.mu.Unlock()
 	return len(c.streams)
 }
+
+// Protocol returns the stream protocol negotiated during the upgrade
+// (X-Stream-Protocol-Version, or the WebSocket subprotocol without its
+// "SPDY/3.1+" prefix); "" when none was.
+func (c *Conn) Protocol() string { return c.protocol }
 
 // RemoteAddr returns the peer's network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }

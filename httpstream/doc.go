@@ -33,16 +33,38 @@
 //
 // # Carriers
 //
-// The SPDY frames travel over an HTTP/1.1 connection upgraded with
-// "Connection: Upgrade" and "Upgrade: SPDY/3.1" (plain TCP or TLS; the
-// client forces ALPN http/1.1, since HTTP/2 has no Upgrade). The client
-// RoundTripper dials the server itself, directly or through an http or
-// https proxy with CONNECT (Basic credentials from the proxy URL), writes
-// the request and reads the answer: a 101 becomes a Conn, anything else an
-// *UpgradeFailureError carrying the server's message (the "message" of a
-// k8s Status body when there is one). The WebSocket carrier that k8s
-// port-forward uses (subprotocol "SPDY/3.1+<protocol>") is not implemented
-// yet; see CHANGELOG.md.
+// The SPDY frames travel over one of two carriers:
+//
+//   - The SPDY/3.1 upgrade: an HTTP/1.1 request with "Connection: Upgrade"
+//     and "Upgrade: SPDY/3.1" (plain TCP or TLS; the client forces ALPN
+//     http/1.1, since HTTP/2 has no Upgrade). ResponseUpgrader serves it,
+//     RoundTripper (an UpgradeRoundTripper) and NewDialer dial it. This is
+//     what the kubelet, the container runtimes and older kubectl speak.
+//   - WebSocket (RFC 6455) with subprotocols "SPDY/3.1+<protocol>": the
+//     SPDY byte stream goes in binary messages whose boundaries carry no
+//     meaning, exactly like k8s port-forward tunnelling. L7 proxies,
+//     gateways and meshes pass WebSocket where they drop unknown upgrades.
+//     WebSocketUpgrader serves it; it refuses a browser Origin other than
+//     the request's host unless listed in AllowedOrigins. The framing is
+//     the minimal subset the tunnel needs, written here so that the module
+//     stays standard-library only.
+//
+// RoundTripper.Dial, with the default CarrierAuto, offers WebSocket first
+// (a GET) and falls back to the SPDY upgrade (with the caller's method) when
+// the server answers anything but 101, as kubectl does. Both carriers dial
+// directly or through an http or https proxy with CONNECT (Basic
+// credentials from the proxy URL's user info; SOCKS5 is not supported). A
+// refused upgrade is an *UpgradeFailureError carrying the status and the
+// server's message (the "message" of a k8s Status body when there is one).
+// RoundTripper is safe for concurrent use, unlike k8s's.
+//
+// A server that accepts both on one URL:
+//
+//	if httpstream.IsWebSocketRequest(r) {
+//		conn, err = ws.Upgrade(w, r, handler) // ws is a *WebSocketUpgrader
+//	} else if _, err = httpstream.Handshake(r, w, protocols); err == nil {
+//		c := up.UpgradeResponse(w, r, handler)
+//	}
 //
 // Protocol negotiation follows k8s: the client lists protocols, most
 // preferred first, in X-Stream-Protocol-Version; Handshake picks the

@@ -3,6 +3,7 @@ package httpstream
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +42,24 @@ type RoundTripperConfig struct {
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Conn configures the connections NewConnection starts.
 	Conn *Config
+	// Carrier selects how Dial reaches the server; the default,
+	// CarrierAuto, tries WebSocket first and falls back to the SPDY/3.1
+	// upgrade when the server answers anything but 101.
+	Carrier Carrier
 }
+
+// Carrier is the way the SPDY byte stream reaches the server.
+type Carrier int
+
+const (
+	// CarrierAuto tries CarrierWebSocket, then CarrierSPDY.
+	CarrierAuto Carrier = iota
+	// CarrierSPDY is "Upgrade: SPDY/3.1" with X-Stream-Protocol-Version.
+	CarrierSPDY
+	// CarrierWebSocket is a WebSocket with subprotocols "SPDY/3.1+<p>"
+	// (what k8s port-forward uses and what L7 proxies pass).
+	CarrierWebSocket
+)
 
 // RoundTripper dials the server itself (always HTTP/1.1), sends the upgrade
 // request and keeps the connection for NewConnection. It is safe for
@@ -256,10 +275,22 @@ func (rt *RoundTripper) dialProxy(ctx context.Context, pu *url.URL, target strin
 	return nc, nil
 }
 
-// Dial sends an upgrade request for rawURL offering protocols (in
-// X-Stream-Protocol-Version, most preferred first) and returns the
-// connection and the protocol the server chose.
+// Dial connects to rawURL offering protocols (most preferred first) and
+// returns the connection and the protocol the server chose. With
+// CarrierAuto it tries the WebSocket carrier (a GET) first and, when the
+// server refuses it with any non-101 answer, the SPDY/3.1 upgrade with
+// method.
 func (rt *RoundTripper) Dial(ctx context.Context, method, rawURL string, header http.Header, protocols ...string) (*Conn, string, error) {
+	if rt.cfg.Carrier != CarrierSPDY {
+		c, p, err := rt.dialWebSocket(ctx, rawURL, header, protocols)
+		if err == nil || rt.cfg.Carrier == CarrierWebSocket || !IsUpgradeFailure(err) {
+			return c, p, err
+		}
+	}
+	return rt.dialSPDY(ctx, method, rawURL, header, protocols)
+}
+
+func (rt *RoundTripper) dialSPDY(ctx context.Context, method, rawURL string, header http.Header, protocols []string) (*Conn, string, error) {
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 	if err != nil {
 		return nil, "", err
@@ -278,7 +309,80 @@ func (rt *RoundTripper) Dial(ctx context.Context, method, rawURL string, header 
 	if err != nil {
 		return nil, "", err
 	}
-	return c, resp.Header.Get(HeaderProtocolVersion), nil
+	c.protocol = resp.Header.Get(HeaderProtocolVersion)
+	return c, c.protocol, nil
+}
+
+// dialWebSocket opens the WebSocket carrier.
+func (rt *RoundTripper) dialWebSocket(ctx context.Context, rawURL string, header http.Header, protocols []string) (*Conn, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, "", err
+	}
+	switch u.Scheme {
+	case "ws":
+		u.Scheme = "http"
+	case "wss":
+		u.Scheme = "https"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, "", err
+	}
+	for k, vs := range header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	var keyRaw [16]byte
+	_, _ = rand.Read(keyRaw[:])
+	key := base64.StdEncoding.EncodeToString(keyRaw[:])
+	offered := make([]string, len(protocols))
+	for i, p := range protocols {
+		offered[i] = wsProtoPrefix + p
+	}
+	req.Header.Set(HeaderConnection, "Upgrade")
+	req.Header.Set(HeaderUpgrade, "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", key)
+	if len(offered) > 0 {
+		req.Header.Set("Sec-WebSocket-Protocol", strings.Join(offered, ", "))
+	}
+	nc, err := rt.dial(req)
+	if err != nil {
+		return nil, "", err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := req.Write(nc); err != nil {
+		_ = nc.Close()
+		return nil, "", fmt.Errorf("httpstream: writing websocket request: %w", err)
+	}
+	br := bufio.NewReaderSize(nc, 16<<10)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		_ = nc.Close()
+		return nil, "", fmt.Errorf("httpstream: reading websocket response: %w", err)
+	}
+	chosen := resp.Header.Get("Sec-WebSocket-Protocol")
+	if resp.StatusCode != http.StatusSwitchingProtocols || !headerHasToken(resp.Header, HeaderUpgrade, "websocket") {
+		defer nc.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return nil, "", &UpgradeFailureError{StatusCode: resp.StatusCode, Cause: errors.New(failureMessage(resp, body))}
+	}
+	if resp.Header.Get("Sec-WebSocket-Accept") != wsAccept(key) || !slices.Contains(offered, chosen) {
+		_ = nc.Close()
+		return nil, "", errors.New("httpstream: invalid websocket handshake response")
+	}
+	if !stop() {
+		_ = nc.Close()
+		return nil, "", ctx.Err()
+	}
+	_ = nc.SetDeadline(time.Time{})
+	c, err := newConn(newWSConn(nc, br, true), nil, false, rt.cfg.Conn.withDefaults())
+	if err != nil {
+		return nil, "", err
+	}
+	c.protocol = strings.TrimPrefix(chosen, wsProtoPrefix)
+	return c, c.protocol, nil
 }
 
 // NewDialer returns a Dialer that sends method requests to u through rt.

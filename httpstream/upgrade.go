@@ -74,5 +74,6 @@ func (u *responseUpgrader) UpgradeResponse(w http.ResponseWriter, req *http.Requ
 		_ = nc.Close()
 		return nil
 	}
+	c.protocol = h.Get(HeaderProtocolVersion)
 	return c
 }

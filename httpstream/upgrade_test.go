@@ -188,7 +188,7 @@ func connectProxy(t *testing.T, wantAuth string) (*url.URL, *atomic.Int32) {
 func TestDialThroughConnectProxy(t *testing.T) {
 	srv := upgradeServer(t, true, "p")
 	pu, tunnels := connectProxy(t, "Basic dTpw") // base64("u:p")
-	rt := NewRoundTripper(RoundTripperConfig{Proxy: http.ProxyURL(pu), TLSClientConfig: tlsConfigFor(srv)})
+	rt := NewRoundTripper(RoundTripperConfig{Proxy: http.ProxyURL(pu), TLSClientConfig: tlsConfigFor(srv), Carrier: CarrierSPDY})
 	c, _, err := rt.Dial(context.Background(), http.MethodPost, srv.URL, nil, "p")
 	require.NoError(t, err)
 	roundTrip(t, c, "via proxy")
