@@ -242,13 +242,13 @@ func (c *Client) session(ctx context.Context, p *parser.Parser, yield func(Recei
 		case errors.Is(err, parser.ErrEventTooLarge):
 			yield(ReceivedEvent{}, err)
 			return 0, true, nil
+		case context.Cause(connCtx) == ErrIdleTimeout:
+			return 0, false, ErrIdleTimeout
 		case errors.Is(err, io.EOF):
 			if c.Finite {
 				return 0, true, nil
 			}
 			return 0, false, ErrStreamEnded
-		case context.Cause(connCtx) == ErrIdleTimeout:
-			return 0, false, ErrIdleTimeout
 		}
 		return 0, false, err
 	}

@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -181,14 +180,9 @@ func (c *Conn) write(w http.ResponseWriter, b []byte) error {
 }
 
 // run writes the queue until the stream ends, and returns why.
-func (c *Conn) run(ctx context.Context, w http.ResponseWriter) error {
+func (c *Conn) run(w http.ResponseWriter) error {
 	for {
-		select {
-		case <-c.wake:
-		case <-ctx.Done():
-			c.kill(ErrClientGone)
-			return ErrClientGone
-		}
+		<-c.wake
 		c.mu.Lock()
 		state := c.state
 		if state == stateDead {
@@ -210,25 +204,35 @@ func (c *Conn) run(ctx context.Context, w http.ResponseWriter) error {
 		}
 		c.mu.Unlock()
 		if err != nil {
-			c.mu.Lock()
-			cause := c.cause
-			c.mu.Unlock()
-			if cause == nil {
-				// A write that timed out is a slow client.
-				if isTimeout(err) {
-					cause = ErrSlowClient
-					c.s.stats.evictions.Add(1)
-				} else {
-					cause = err
-				}
-			}
-			c.kill(cause)
-			return cause
+			return c.writeFailed(err)
 		}
 		if state == stateClosing {
 			return ErrServerClosed
 		}
 	}
+}
+
+// writeFailed ends the connection after a failed write and returns why.
+// net/http cancels the request context when a write fails, so a cause of
+// ErrClientGone may have been recorded first: a timed-out write is still a
+// slow client.
+func (c *Conn) writeFailed(err error) error {
+	c.mu.Lock()
+	cause := c.cause
+	if cause == nil || cause == ErrClientGone {
+		if isTimeout(err) {
+			cause = ErrSlowClient
+			c.s.stats.evictions.Add(1)
+		} else if cause == nil {
+			cause = err
+		}
+		c.cause = cause
+	}
+	if c.state != stateDead {
+		c.dieLocked(cause)
+	}
+	c.mu.Unlock()
+	return cause
 }
 
 // flushFrames writes frames in one write and one flush: a connection that

@@ -21,10 +21,23 @@ const replayPage = 256
 // connection subscribes before it reads the store, and live events that
 // the replay already wrote are dropped from its queue.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Setup and streaming are separate, non-inlined calls so that an idle
+	// connection's goroutine blocks with a shallow stack (which lets the
+	// runtime shrink it): idle memory per connection is the point.
+	if c := s.open(w, r); c != nil {
+		s.stream(c, w)
+	}
+}
+
+// open authorizes the request, writes the headers and registers the
+// connection; nil means the request was answered.
+//
+//go:noinline
+func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 	if s.isClosing() {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "sse: server shutting down", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	topics := []string{DefaultTopic}
 	if s.opts.Authorize != nil {
@@ -36,13 +49,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				code = se.Code
 			}
 			http.Error(w, http.StatusText(code), code)
-			return
+			return nil
 		}
 		topics = t
 	}
 	if len(topics) == 0 {
 		http.Error(w, "sse: no topics", http.StatusForbidden)
-		return
+		return nil
 	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -62,25 +75,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		first = AppendRetry(nil, s.opts.Retry)
 	}
 	if err := c.write(w, first); err != nil {
-		return
+		return nil
 	}
 	if !s.register(c) {
 		_ = c.write(w, AppendRetry(nil, s.opts.ShutdownRetry))
-		return
+		return nil
 	}
 	s.stats.connects.Add(1)
-	defer s.unregister(c)
 	if s.opts.OnConnect != nil {
 		s.opts.OnConnect(c)
 	}
-	err := s.replay(r.Context(), c, w, r.Header.Get("Last-Event-ID"))
-	if err == nil {
-		err = c.run(r.Context(), w)
-	} else {
+	if err := s.replay(r.Context(), c, w, r.Header.Get("Last-Event-ID")); err != nil {
 		c.kill(err)
 	}
+	return c
+}
+
+// stream writes queued events until the connection ends.
+//
+//go:noinline
+func (s *Server) stream(c *Conn, w http.ResponseWriter) {
+	defer s.unregister(c)
+	// The request context ending (client gone, server closed) kills the
+	// connection, which wakes run: no select, no goroutine.
+	stop := context.AfterFunc(c.req.Context(), func() { c.kill(ErrClientGone) })
+	err := c.run(w)
+	stop()
 	if errors.Is(err, ErrSlowClient) {
-		s.debug("sse: evicted slow client", "conn", c.id, "remote", r.RemoteAddr)
+		s.debug("sse: evicted slow client", "conn", c.id, "remote", c.req.RemoteAddr)
 	}
 	if s.opts.OnDisconnect != nil {
 		s.opts.OnDisconnect(c, err)

@@ -147,6 +147,9 @@ func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 		sz.clients = v
 	}
 	impls := append([]string{"streamkit"}, ssePeers...)
+	if v := os.Getenv("STREAMKIT_BENCH_SSE_IMPLS"); v != "" { // for quick looks: a subset
+		impls = strings.Split(v, ",")
+	}
 	res := map[string]map[string]float64{}
 	for _, impl := range impls {
 		m, err := sseMeasure(ctx, impl, sz)
@@ -161,8 +164,10 @@ func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 		goal Goal
 	}{
 		{"idle KB/conn", Lower},
+		{"idle heap+stack KB/conn", Lower},
 		{"goroutines/conn", Lower},
 		{"burst deliveries/s", Higher},
+		{"burst delivered %", Higher},
 		{"paced p99 ms", Lower},
 		{"stalled: healthy delivered %", Higher},
 		{"stalled: healthy p99 ms", Lower},
@@ -170,6 +175,9 @@ func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	var rows []Row
 	for _, m := range metrics {
 		for _, peer := range ssePeers {
+			if _, ok := res[peer]; !ok {
+				continue
+			}
 			rows = append(rows, Row{Scenario: "sse/server", Metric: fmt.Sprintf("%s (C=%d)", m.name, sz.clients), Goal: m.goal,
 				Ours: res["streamkit"][m.name], Peer: peer, PeerVal: res[peer][m.name]})
 		}
@@ -409,6 +417,7 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 	}
 	out["idle KB/conn"] = float64(int64(st.RSS)-int64(base.RSS)) / 1024 / float64(sz.clients)
 	out["goroutines/conn"] = float64(st.Goroutines-base.Goroutines) / float64(sz.clients)
+	out["idle heap+stack KB/conn"] = float64(int64(st.Heap)-int64(base.Heap)) / 1024 / float64(sz.clients)
 
 	// Burst: sz.burst events of 64 B, unthrottled.
 	start0 := sumCounts(clients)
@@ -435,6 +444,7 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 		time.Sleep(2 * time.Millisecond)
 	}
 	delivered := sumCounts(clients) - start0
+	out["burst delivered %"] = 100 * float64(delivered) / float64(sz.burst*len(clients))
 	if el := last.Sub(t0).Seconds(); el > 0 {
 		out["burst deliveries/s"] = float64(delivered) / el
 	}
