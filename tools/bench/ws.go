@@ -96,13 +96,14 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 		for _, n := range sz.bcast {
 			for range sz.rounds {
 				for _, impl := range impls { // interleaved, so drift in load hits all alike
-					rate, p99, dropped, err := wsBroadcast(ctx, impl, n, sz.bcastMsgs, 128)
+					rate, p99, cpu, dropped, err := wsBroadcast(ctx, impl, n, sz.bcastMsgs, 128)
 					if err != nil {
 						return nil, fmt.Errorf("%s broadcast %d: %w", impl, n, err)
 					}
 					prefix := fmt.Sprintf("broadcast %dx128B to %d: ", sz.bcastMsgs, n)
 					best(prefix+"deliveries/s", impl, rate, true)
 					best(prefix+"p99 ms", impl, p99, false)
+					best(prefix+"server CPU µs/delivery", impl, cpu, false)
 					// Drops are a failure of the run, not noise: keep the worst.
 					add(prefix + "dropped")
 					set(prefix+"dropped", impl, max(results[prefix+"dropped"][impl], float64(dropped)))
@@ -120,12 +121,13 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 			}
 			for range sz.rounds {
 				for _, impl := range impls {
-					p50, p99, err := wsEcho(ctx, impl, e.size, sz.echoN, e.idle)
+					p50, p99, cpu, err := wsEcho(ctx, impl, e.size, sz.echoN, e.idle)
 					if err != nil {
 						return nil, fmt.Errorf("%s echo %d: %w", impl, e.size, err)
 					}
 					best(label+" p50 µs", impl, p50, false)
 					best(label+" p99 µs", impl, p99, false)
+					best(label+" server CPU µs/msg", impl, cpu, false)
 				}
 			}
 		}
@@ -302,10 +304,10 @@ func wsIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 // wsBroadcast has the server send msgs messages of size bytes to n clients
 // and measures deliveries/s (first send to last delivery), the p99 of the
 // per-delivery latency in ms, and how many deliveries never arrived.
-func wsBroadcast(ctx context.Context, impl string, n, msgs, size int) (rate, p99 float64, dropped int, err error) {
+func wsBroadcast(ctx context.Context, impl string, n, msgs, size int) (rate, p99, cpu float64, dropped int, err error) {
 	p, err := startWSServer(impl)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer p.stop()
 	total := n * msgs
@@ -327,27 +329,36 @@ func wsBroadcast(ctx context.Context, impl string, n, msgs, size int) (rate, p99
 		}
 	})
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer cs.close()
 	if err := p.waitConns(n); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
+	}
+	before, err := p.stats()
+	if err != nil {
+		return 0, 0, 0, 0, err
 	}
 	start := time.Now()
 	resp, err := http.Get(fmt.Sprintf("http://%s/broadcast?n=%d&size=%d", p.addr, msgs, size))
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	resp.Body.Close()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
 	case <-ctx.Done():
-		return 0, 0, 0, ctx.Err()
+		return 0, 0, 0, 0, ctx.Err()
 	}
 	received := got.Load()
+	after, err := p.stats()
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	cpu = float64((after.CPU - before.CPU).Nanoseconds()) / 1e3 / float64(max(received, 1))
 	if received == 0 {
-		return 0, 0, total, errors.New("no message delivered")
+		return 0, 0, 0, total, errors.New("no message delivered")
 	}
 	elapsed := time.Duration(last.Load() - start.UnixNano())
 	var all []int64
@@ -356,49 +367,60 @@ func wsBroadcast(ctx context.Context, impl string, n, msgs, size int) (rate, p99
 	}
 	slices.Sort(all)
 	p99 = float64(all[len(all)*99/100]) / 1e6
-	return float64(received) / elapsed.Seconds(), p99, total - int(received), nil
+	return float64(received) / elapsed.Seconds(), p99, cpu, total - int(received), nil
 }
 
 // wsEcho measures sequential round trips of size bytes with idle other
 // connections open.
-func wsEcho(ctx context.Context, impl string, size, n, idle int) (p50, p99 float64, err error) {
+func wsEcho(ctx context.Context, impl string, size, n, idle int) (p50, p99, cpu float64, err error) {
 	p, err := startWSServer(impl)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer p.stop()
 	if idle > 0 {
 		cs, err := dialMany(ctx, p.addr, idle, nil)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		defer cs.close()
 	}
 	d := websocket.Dialer{ReadBufferSize: 8192, WriteBufferSize: 8192}
 	c, _, err := d.DialContext(ctx, "ws://"+p.addr+"/ws", nil)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer c.Close()
 	msg := make([]byte, size)
 	warm := min(n/10, 1000)
+	var before wsStats
 	rtt := make([]time.Duration, 0, n)
 	for i := range n + warm {
 		t0 := time.Now()
 		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		_, data, err := c.ReadMessage()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		if len(data) != size {
-			return 0, 0, fmt.Errorf("echo returned %d bytes, want %d", len(data), size)
+			return 0, 0, 0, fmt.Errorf("echo returned %d bytes, want %d", len(data), size)
 		}
 		if i >= warm {
 			rtt = append(rtt, time.Since(t0))
 		}
+		if i == warm-1 || warm == 0 && i == 0 {
+			if before, err = p.stats(); err != nil {
+				return 0, 0, 0, err
+			}
+		}
 	}
+	after, err := p.stats()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	cpu = float64((after.CPU - before.CPU).Nanoseconds()) / 1e3 / float64(len(rtt))
 	slices.Sort(rtt)
-	return float64(rtt[len(rtt)/2].Nanoseconds()) / 1e3, float64(rtt[len(rtt)*99/100].Nanoseconds()) / 1e3, nil
+	return float64(rtt[len(rtt)/2].Nanoseconds()) / 1e3, float64(rtt[len(rtt)*99/100].Nanoseconds()) / 1e3, cpu, nil
 }

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	coder "github.com/coder/websocket"
@@ -65,11 +66,12 @@ func wsServe(impl string) int {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
+		cpu := cpuTime() // before the forced GC below
 		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		_ = json.NewEncoder(w).Encode(wsStats{RSS: rss(), Heap: ms.HeapInuse, Stack: ms.StackInuse,
-			Goroutines: runtime.NumGoroutine(), Conns: h.Count()})
+			Goroutines: runtime.NumGoroutine(), Conns: h.Count(), CPU: cpu})
 	})
 	mux.HandleFunc("/broadcast", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
@@ -101,6 +103,15 @@ type wsStats struct {
 	Stack      uint64
 	Goroutines int
 	Conns      int
+	CPU        time.Duration // user+system CPU time of the process so far
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func rss() uint64 {
