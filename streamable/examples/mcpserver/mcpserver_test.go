@@ -83,24 +83,34 @@ func runNode(t *testing.T, args ...string) string {
 // TestNodeSDKClient drives the official TypeScript SDK's unmodified
 // StreamableHTTPClientTransport against the example server, in SSE mode
 // (progress notifications, a stream dropped after its priming event and
-// resumed with Last-Event-ID) and in JSON mode.
+// resumed with Last-Event-ID), in JSON mode, and in SSE mode without a store.
 func TestNodeSDKClient(t *testing.T) {
-	for _, mode := range []string{"sse", "json"} {
+	for _, mode := range []string{"sse", "json", "sse-no-store"} {
 		t.Run(mode, func(t *testing.T) {
-			store := eventstore.NewMemory(eventstore.Options{})
-			defer store.Close()
+			var store eventstore.Store
+			if mode != "sse-no-store" {
+				store = eventstore.NewMemory(eventstore.Options{})
+				defer store.Close()
+			}
 			s := serve(t, Options{JSON: mode == "json", Store: store})
 			out := runNode(t, "client.mjs", s.hs.URL, mode)
 			assert.Contains(t, out, "ok connect session=true version=2025-11-25\n")
 			assert.Contains(t, out, "ok list-tools\n")
 			assert.Contains(t, out, "ok ping\n")
-			if mode == "sse" {
+			switch mode {
+			case "sse":
 				assert.Contains(t, out, "ok call progress=3\n")
 				assert.Contains(t, out, "ok resume progress=2\n")
 				assert.GreaterOrEqual(t, s.resumes.Load(), int32(1), "the SDK resumed the dropped stream with Last-Event-ID")
-			} else {
+			case "json":
 				assert.Contains(t, out, "ok call progress=0\n", "a JSON answer carries only the result")
 				assert.Contains(t, out, "ok resume progress=0\n")
+				assert.Zero(t, s.resumes.Load())
+			case "sse-no-store":
+				// Without a store nothing is resumable: the tool cannot end its
+				// stream early, and its progress arrives on the POST stream.
+				assert.Contains(t, out, "ok call progress=3\n")
+				assert.Contains(t, out, "ok resume progress=2\n")
 				assert.Zero(t, s.resumes.Load())
 			}
 			assert.Contains(t, out, "ok terminate\n")
