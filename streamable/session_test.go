@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -70,5 +71,58 @@ func TestSessionBusyDoesNotExpire(t *testing.T) {
 		synctest.Wait()
 		assert.Equal(t, 0, srv.Sessions())
 		require.NoError(t, srv.Close(context.Background()))
+	})
+}
+
+// syncWriter is a ResponseWriter safe to read while a stream writes to it.
+type syncWriter struct {
+	mu     sync.Mutex
+	header http.Header
+	buf    strings.Builder
+	code   int
+}
+
+func (w *syncWriter) Header() http.Header { return w.header }
+func (w *syncWriter) WriteHeader(c int) {
+	w.mu.Lock()
+	w.code = c
+	w.mu.Unlock()
+}
+func (w *syncWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(b)
+}
+func (w *syncWriter) Flush() {}
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// Keepalive comments come every KeepAlive on an idle stream, and stop
+// (with their goroutine) when the stream ends.
+func TestKeepAliveSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+		w := &syncWriter{header: http.Header{}}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Serve(w, r, StreamReply(func(s *Stream) error {
+				<-s.Context().Done() // an idle producer
+				return nil
+			}), &Options{KeepAlive: 15 * time.Second})
+		}()
+		time.Sleep(46 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, 3, strings.Count(w.String(), ": keepalive\n\n"))
+		assert.Equal(t, "no", w.Header().Get("X-Accel-Buffering"))
+		cancel()
+		<-done
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		assert.Equal(t, 3, strings.Count(w.String(), ": keepalive\n\n"), "none after the stream ended")
 	})
 }
