@@ -136,8 +136,9 @@ type Broker struct {
 	cats map[string]*category
 	// active counts running subscribe handlers; idle is closed when it
 	// reaches zero after stop.
-	active int
-	idle   chan struct{}
+	active     int
+	idle       chan struct{}
+	idleClosed bool
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -350,11 +351,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	first := false
 	b.stopOnce.Do(func() {
 		first = true
-		close(b.stop)
 		b.mu.Lock()
-		if b.active == 0 {
-			close(b.idle)
-		}
+		close(b.stop)
+		b.closeIdleLocked()
 		b.mu.Unlock()
 	})
 	var err error
@@ -383,10 +382,15 @@ func (b *Broker) enter() bool {
 func (b *Broker) leave() {
 	b.mu.Lock()
 	b.active--
-	if b.active == 0 && b.stopped() {
+	b.closeIdleLocked()
+	b.mu.Unlock()
+}
+
+func (b *Broker) closeIdleLocked() {
+	if b.active == 0 && b.stopped() && !b.idleClosed {
+		b.idleClosed = true
 		close(b.idle)
 	}
-	b.mu.Unlock()
 }
 
 // Stats are a broker's counters and current sizes.

@@ -16,6 +16,9 @@ type cursor struct {
 	after   eventstore.ID // with byID: events after this ID
 	byID    bool
 	sinceMs int64 // otherwise: events at or after this millisecond
+	// onlyNew: skip whatever the category holds at the first read (no
+	// since_time: "only new events").
+	onlyNew bool
 }
 
 // cursorFor maps golongpoll's since_time/last_id to a position in one
@@ -28,7 +31,7 @@ type cursor struct {
 //   - neither: only new events (at or after now).
 func cursorFor(q *subscribeQuery, hash uint64, nowMs int64) cursor {
 	if !q.HasSince {
-		return cursor{sinceMs: nowMs}
+		return cursor{sinceMs: nowMs, onlyNew: true}
 	}
 	for i := len(q.LastIDs) - 1; i >= 0; i-- {
 		w := q.LastIDs[i]
@@ -49,6 +52,21 @@ func cursorFor(q *subscribeQuery, hash uint64, nowMs int64) cursor {
 // them. A cursor the store cannot resume from (evicted history) reads from
 // the oldest event held and reports lost. Call with c.mu held.
 func (b *Broker) read(ctx context.Context, c *category, cur *cursor, limit int) (evs []eventstore.Event, lost bool, err error) {
+	if cur.onlyNew {
+		// Position after the newest event now held: appends happen under
+		// c.mu, so nothing falls between this read and the registration
+		// that follows it. Events of this millisecond are all read to find
+		// the newest; there are few.
+		evs, err = b.store.ReadSince(ctx, c.name, time.UnixMilli(max(cur.sinceMs, 0)), math.MaxInt)
+		if err != nil && !errors.Is(err, eventstore.ErrGap) {
+			return nil, false, err
+		}
+		*cur = cursor{sinceMs: cur.sinceMs}
+		if len(evs) > 0 {
+			*cur = cursor{after: evs[len(evs)-1].ID, byID: true}
+		}
+		return nil, false, nil
+	}
 	if cur.byID {
 		evs, err = b.store.ReadAfter(ctx, c.name, cur.after, limit)
 	} else {
@@ -134,8 +152,9 @@ func (p *poll) collect(ctx context.Context, register bool) error {
 			for j := range evs {
 				p.out = append(p.out, pollOut{int64(evs[j].ID.Ms), c.encoded(&evs[j], &p.b.encodes)})
 			}
-			if multi && !p.b.opts.DeleteAfterRead {
-				// Cursors move only for what is sent: see cut.
+			if multi && !p.b.opts.DeleteAfterRead && len(evs) > 0 {
+				// The answer is cut across categories (see cut) and sent
+				// at once; the cursors are not used again.
 				p.curs[i] = save
 			}
 		}
