@@ -111,7 +111,7 @@ func newConn(nc net.Conn, br *bufio.Reader, server bool, cfg Config) (*Conn, err
 		cfg:         cfg,
 		server:      server,
 		reader:      spdy.NewReader(bufio.NewReaderSize(r, 16<<10), spdy.Limits{}),
-		writer:      spdy.NewWriter(spdy.Limits{}),
+		writer:      spdy.NewWriter(spdy.Limits{}, cfg.CompressHeaders),
 		streams:     make(map[uint32]*stream),
 		sendWindow:  spdyDefaultWindow,
 		peerInitWin: spdyDefaultWindow,

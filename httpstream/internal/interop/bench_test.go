@@ -39,6 +39,10 @@ const (
 
 var muxPeers = []peer{peerStreamkit, peerK8s, peerYamux}
 
+// benchConfig lifts the 1,000-stream default so the idle-memory scenario can
+// open its streams; everything else is the default.
+var benchConfig = &httpstream.Config{MaxStreams: 10000}
+
 // pair is a connected client and server of one multiplexer.
 type pair struct {
 	open   func() (io.ReadWriteCloser, error)
@@ -105,10 +109,10 @@ func newMux(tb testing.TB, p peer) *pair {
 			c, err := httpstream.NewServerConnection(sc, func(s httpstream.Stream, replySent <-chan struct{}) error {
 				go func() { <-replySent; accept <- s }()
 				return nil
-			}, nil)
+			}, benchConfig)
 			ch <- res{c, err}
 		}()
-		client, err := httpstream.NewClientConnection(nc, nil)
+		client, err := httpstream.NewClientConnection(nc, benchConfig)
 		require.NoError(tb, err)
 		r := <-ch
 		require.NoError(tb, r.err)

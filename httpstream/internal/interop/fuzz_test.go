@@ -49,9 +49,9 @@ func fuzzHeaders(k1, v1, k2, v2 string) (http.Header, bool) {
 // ours, and checks that each side decodes the other's bytes to the same
 // frames. The header compression context spans the frames of a sequence.
 func FuzzDifferential(f *testing.F) {
-	f.Add(uint32(1), "streamType", "stdout", "X-Multi", "a", uint32(7), uint32(65536), []byte("hello"))
-	f.Add(uint32(3), "a", "", "b", "x\x01y", uint32(0), uint32(1), []byte{})
-	f.Fuzz(func(t *testing.T, id uint32, k1, v1, k2, v2 string, ping, delta uint32, data []byte) {
+	f.Add(uint32(1), "streamType", "stdout", "X-Multi", "a", uint32(7), uint32(65536), []byte("hello"), false)
+	f.Add(uint32(3), "a", "", "b", "x\x01y", uint32(0), uint32(1), []byte{}, true)
+	f.Fuzz(func(t *testing.T, id uint32, k1, v1, k2, v2 string, ping, delta uint32, data []byte, compress bool) {
 		h, ok := fuzzHeaders(k1, v1, k2, v2)
 		if !ok {
 			return
@@ -116,7 +116,7 @@ func FuzzDifferential(f *testing.F) {
 		require.ErrorIs(t, err, io.EOF)
 
 		// We write, spdystream reads.
-		w := spdy.NewWriter(spdy.Limits{})
+		w := spdy.NewWriter(spdy.Limits{}, compress)
 		var b []byte
 		b, err = w.AppendSynStream(b, id, 0, 3, 0, h)
 		require.NoError(t, err)

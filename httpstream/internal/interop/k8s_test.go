@@ -3,6 +3,7 @@ package interop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -166,6 +167,18 @@ func TestOurClientK8sServer(t *testing.T) {
 		assert.Equal(t, []string{"a", "b"}, got.Values("x-multi"))
 	})
 
+	t.Run("compressed header blocks", func(t *testing.T) {
+		cc, _ := dialOurs(t, ks.URL, &httpstream.Config{CompressHeaders: true}, protocols...)
+		for i := range 3 { // the compression context spans frames
+			s, err := cc.CreateStream(http.Header{"Streamtype": {"stdin"}, "Requestid": {fmt.Sprint(i)}})
+			require.NoError(t, err)
+			assert.Equal(t, fmt.Sprint(i), ks.lastHeaders().Get("requestid"))
+			require.NoError(t, s.Reset())
+		}
+	})
+
+	// Every test here also proves that our SETTINGS and WINDOW_UPDATE frames
+	// (sent at the start of each connection) do not disturb spdystream.
 	t.Run("echo and half-close, 8 MiB", func(t *testing.T) {
 		s, err := c.CreateStream(http.Header{"Streamtype": {"data"}})
 		require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"hash/adler32"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,13 +22,21 @@ func TestDictionary(t *testing.T) {
 	assert.Equal(t, uint32(3821447106), adler32.Checksum(d))
 }
 
-func newPair() (*Writer, *bytes.Buffer, *Reader) {
+func newPair(compress bool) (*Writer, *bytes.Buffer, *Reader) {
 	var buf bytes.Buffer
-	return NewWriter(Limits{}), &buf, NewReader(bufio.NewReader(&buf), Limits{})
+	return NewWriter(Limits{}, compress), &buf, NewReader(bufio.NewReader(&buf), Limits{})
 }
 
 func TestRoundTripAllFrames(t *testing.T) {
-	w, buf, r := newPair()
+	for _, compress := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stored", true: "compressed"}[compress], func(t *testing.T) {
+			testRoundTripAllFrames(t, compress)
+		})
+	}
+}
+
+func testRoundTripAllFrames(t *testing.T, compress bool) {
+	w, buf, r := newPair(compress)
 	h := http.Header{"StreamType": {"data"}, "X-Multi": {"a", "b"}, "port": {"8080"}}
 	b, err := w.AppendSynStream(nil, 1, 0, 3, FlagFin, h)
 	require.NoError(t, err)
@@ -102,7 +111,7 @@ func TestRoundTripAllFrames(t *testing.T) {
 }
 
 func TestWriterRefusesIllegalHeaders(t *testing.T) {
-	w := NewWriter(Limits{})
+	w := NewWriter(Limits{}, false)
 	for _, h := range []http.Header{
 		{"Connection": {"x"}}, {"Host": {"x"}}, {"Transfer-Encoding": {"x"}},
 		{"Keep-Alive": {"x"}}, {"Proxy-Connection": {"x"}}, {"X": {"a\x00b"}}, {"": {"x"}},
@@ -194,7 +203,31 @@ func TestReaderLimits(t *testing.T) {
 }
 
 func TestCompressionContextSpansFrames(t *testing.T) {
-	w, buf, r := newPair()
+	for _, compress := range []bool{false, true} {
+		testContextSpansFrames(t, compress)
+	}
+}
+
+func TestStoredBlocksSplitLargeHeaders(t *testing.T) {
+	w, buf, r := newPair(false)
+	big := strings.Repeat("v", 100<<10) // more than one stored block
+	b, err := w.AppendSynStream(nil, 1, 0, 0, 0, http.Header{"Big": {big}})
+	require.NoError(t, err)
+	buf.Write(b)
+	f, err := r.ReadFrame()
+	require.NoError(t, err)
+	assert.Equal(t, big, f.Headers.Get("big"))
+	// Stored blocks decode with the standard zlib reader and the dictionary.
+	zr, err := zlib.NewReaderDict(bytes.NewReader(b[18:]), headerDictionary())
+	require.NoError(t, err)
+	head := make([]byte, 4)
+	_, err = io.ReadFull(zr, head)
+	require.NoError(t, err)
+	assert.Equal(t, []byte{0, 0, 0, 1}, head)
+}
+
+func testContextSpansFrames(t *testing.T, compress bool) {
+	w, buf, r := newPair(compress)
 	for i := range 50 {
 		b, err := w.AppendSynStream(nil, uint32(2*i+1), 0, 0, 0, http.Header{"Streamtype": {"stdout"}, "Requestid": {"42"}})
 		require.NoError(t, err)

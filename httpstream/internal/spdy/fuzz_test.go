@@ -14,7 +14,7 @@ import (
 // FuzzReadFrame feeds arbitrary bytes to the reader: it must never panic,
 // never allocate past its limits, and stop with an error or EOF.
 func FuzzReadFrame(f *testing.F) {
-	w := NewWriter(Limits{})
+	w := NewWriter(Limits{}, true)
 	syn, _ := w.AppendSynStream(nil, 1, 0, 0, 0, http.Header{"Streamtype": {"data"}, "X": {"a", "b"}})
 	rep, _ := w.AppendSynReply(nil, 1, 0, nil)
 	f.Add(append(syn, rep...))
@@ -57,13 +57,14 @@ func FuzzReadFrame(f *testing.F) {
 
 // FuzzHeaderRoundTrip checks that what the writer encodes, the reader decodes.
 func FuzzHeaderRoundTrip(f *testing.F) {
-	f.Add("streamType", "stdout", "port", "80")
-	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+	f.Add("streamType", "stdout", "port", "80", false)
+	f.Add("a", "", "B", "x", true)
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string, compress bool) {
 		h := http.Header{}
 		h.Add(k1, v1)
 		h.Add(k2, v2)
 		var buf bytes.Buffer
-		w := NewWriter(Limits{})
+		w := NewWriter(Limits{}, compress)
 		b, err := w.AppendSynStream(nil, 1, 0, 0, 0, h)
 		if err != nil {
 			return

@@ -5,6 +5,7 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
+	"hash/adler32"
 	"net/http"
 	"slices"
 	"strings"
@@ -19,16 +20,56 @@ var ErrInvalidHeader = errors.New("spdy: invalid header")
 // appended to a caller's buffer; the caller writes them in the order they
 // were encoded (the header compression context depends on it).
 type Writer struct {
-	lim   Limits
-	zbuf  bytes.Buffer
-	zw    *zlib.Writer
-	raw   []byte
-	names []string
+	lim      Limits
+	compress bool
+	started  bool // the zlib stream header has been written
+	zbuf     bytes.Buffer
+	zw       *zlib.Writer
+	raw      []byte
+	names    []string
 }
 
 // NewWriter returns a Writer. lim bounds the header blocks it will encode
 // (a peer with the same limits would refuse larger ones).
-func NewWriter(lim Limits) *Writer { return &Writer{lim: lim.withDefaults()} }
+//
+// With compress false, header blocks go out as stored (uncompressed)
+// deflate blocks of one zlib stream that declares the SPDY/3 dictionary:
+// any SPDY/3 decoder reads them, and the writer needs no compressor state.
+// The standard library's compressor keeps about 650 KB per connection
+// whatever the level, for header blocks that are a few dozen bytes in the
+// k8s protocols. With compress true, blocks are compressed with
+// zlib.BestCompression and the dictionary, as spdystream does.
+func NewWriter(lim Limits, compress bool) *Writer {
+	return &Writer{lim: lim.withDefaults(), compress: compress}
+}
+
+// storeBlock appends raw to the zlib stream as stored deflate blocks.
+func (w *Writer) storeBlock(raw []byte) {
+	if !w.started {
+		// CMF 0x78 (deflate, 32 KiB window), FLG 0x20 (FDICT; 0x7820 is a
+		// multiple of 31, so FCHECK is 0), then the dictionary's Adler-32.
+		w.zbuf.Write([]byte{0x78, 0x20})
+		w.zbuf.Write(binary.BigEndian.AppendUint32(nil, adler32.Checksum(headerDictionary())))
+		w.started = true
+	}
+	// Each header block ends with an empty stored block, as a zlib sync
+	// flush does: decoders (Go's among them) hand out a stored block's
+	// bytes only when the next block header arrives, and that must happen
+	// within this frame.
+	for done := false; !done; {
+		n := min(len(raw), 0xffff)
+		done = n == 0
+		// BFINAL 0, BTYPE 00, padded to the byte: the stream stays byte
+		// aligned between blocks.
+		w.zbuf.WriteByte(0)
+		var l [4]byte
+		binary.LittleEndian.PutUint16(l[0:], uint16(n))
+		binary.LittleEndian.PutUint16(l[2:], ^uint16(n))
+		w.zbuf.Write(l[:])
+		w.zbuf.Write(raw[:n])
+		raw = raw[n:]
+	}
+}
 
 func appendControl(dst []byte, t FrameType, flags uint8, length int) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, 0x80000000|Version<<16|uint32(t))
@@ -165,8 +206,12 @@ func (w *Writer) headerBlock(h http.Header) ([]byte, error) {
 		return nil, ErrInvalidHeader
 	}
 	w.zbuf.Reset()
+	if !w.compress {
+		w.storeBlock(raw)
+		return w.zbuf.Bytes(), nil
+	}
 	if w.zw == nil {
-		zw, err := zlib.NewWriterLevelDict(&w.zbuf, zlib.DefaultCompression, headerDictionary())
+		zw, err := zlib.NewWriterLevelDict(&w.zbuf, zlib.BestCompression, headerDictionary())
 		if err != nil {
 			return nil, err
 		}
