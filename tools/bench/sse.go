@@ -138,7 +138,7 @@ type sseSizes struct {
 
 func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	sz := sseSizes{clients: 1000, burst: 2000, pacedRate: 100, pacedDur: 3 * time.Second,
-		stallReaders: 100, stallEvents: 2000, stallRate: 2000, stallSize: 4096}
+		stallReaders: 100, stallEvents: 1000, stallRate: 1000, stallSize: 4096}
 	if cfg.Short {
 		sz = sseSizes{clients: 20, burst: 50, pacedRate: 100, pacedDur: 200 * time.Millisecond,
 			stallReaders: 10, stallEvents: 100, stallRate: 1000, stallSize: 4096}
@@ -512,7 +512,7 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 		return nil, err
 	}
 	pubTime := time.Duration(sz.stallEvents) * time.Second / time.Duration(sz.stallRate)
-	waitCount(ctx, readers, int64(sz.stallEvents), pubTime+3*time.Second)
+	waitCount(ctx, readers, int64(sz.stallEvents), pubTime+10*time.Second)
 	out["stalled: healthy delivered %"] = 100 * float64(sumCounts(readers)) / float64(sz.stallEvents*len(readers))
 	out["stalled: healthy p99 ms"] = p99(readers)
 	return out, nil
