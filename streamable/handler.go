@@ -108,7 +108,7 @@ func AcceptsStream(r *http.Request) bool {
 // Serve writes reply as r's response. A JSON reply the client does not
 // accept, or a stream it does not accept, is answered 406 instead. Serve
 // returns when the reply is written: for a stream, when its producer
-// returned; the keepalive goroutine is stopped before Serve returns.
+// returned; the keepalive timer is stopped before Serve returns.
 func Serve(w http.ResponseWriter, r *http.Request, reply Reply, opts *Options) {
 	if reply.Stream == nil {
 		if len(reply.Body) > 0 && !AcceptsJSON(r) {

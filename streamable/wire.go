@@ -20,8 +20,8 @@ const (
 // whose write failed or timed out, or whose handler returned.
 var ErrStreamClosed = errors.New("streamable: stream closed")
 
-// sseWriter owns one text/event-stream response: the headers, a keepalive
-// goroutine and the per-write deadline. Writes are serialised by mu.
+// sseWriter owns one text/event-stream response: the headers, the
+// keepalive timer and the per-write deadline. Writes are serialised by mu.
 type sseWriter struct {
 	w            http.ResponseWriter
 	rc           *http.ResponseController
@@ -31,15 +31,14 @@ type sseWriter struct {
 	buf    []byte
 	err    error
 	closed bool
-
-	stop chan struct{}
-	done chan struct{}
+	timer  *time.Timer // keepalive; nil when disabled
+	every  time.Duration
 }
 
 // startSSE writes the stream's headers and flushes them at once, so that a
 // client with a first-byte timeout does not hang up, clears the server's
 // write deadline (http.Server.WriteTimeout would cut the stream), and
-// starts the keepalive goroutine (keepAlive <= 0: none). extra headers are
+// starts the keepalive timer (keepAlive <= 0: none). extra headers are
 // added first. The caller must call close.
 func startSSE(w http.ResponseWriter, extra http.Header, keepAlive, writeTimeout time.Duration) *sseWriter {
 	h := w.Header()
@@ -55,32 +54,27 @@ func startSSE(w http.ResponseWriter, extra http.Header, keepAlive, writeTimeout 
 	w.WriteHeader(http.StatusOK)
 	s.flushLocked()
 	if keepAlive > 0 {
-		s.stop, s.done = make(chan struct{}), make(chan struct{})
-		go s.keepAlive(keepAlive)
+		// A timer rather than a goroutine per stream: nothing runs between
+		// ticks, and close only has to stop it.
+		s.mu.Lock()
+		s.every = keepAlive
+		s.timer = time.AfterFunc(keepAlive, s.keepAlive)
+		s.mu.Unlock()
 	}
 	return s
 }
 
-func (s *sseWriter) keepAlive(every time.Duration) {
-	defer close(s.done)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			s.mu.Lock()
-			if s.err == nil && !s.closed {
-				s.buf = append(sse.AppendComment(s.buf[:0], "keepalive"), '\n')
-				s.writeLocked()
-			}
-			failed := s.err != nil
-			s.mu.Unlock()
-			if failed {
-				return
-			}
-		}
+// keepAlive writes a comment line and re-arms the timer. After close it
+// does nothing, so a tick racing with close never touches the response.
+func (s *sseWriter) keepAlive() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.err != nil {
+		return
+	}
+	s.buf = append(sse.AppendComment(s.buf[:0], "keepalive"), '\n')
+	if s.writeLocked() == nil {
+		s.timer.Reset(s.every)
 	}
 }
 
@@ -136,19 +130,16 @@ func (s *sseWriter) flushLocked() error {
 	return nil
 }
 
-// close stops the keepalive goroutine and waits for it. Later writes fail.
-// It must be called before the handler returns (the ResponseWriter is not
-// usable after that).
+// close stops the keepalive timer; later writes and ticks do nothing. It
+// must be called before the handler returns (the ResponseWriter is not
+// usable after that); a tick in progress finishes first (it holds mu).
 func (s *sseWriter) close() {
 	s.mu.Lock()
-	already := s.closed
 	s.closed = true
-	s.mu.Unlock()
-	if already || s.stop == nil {
-		return
+	if s.timer != nil {
+		s.timer.Stop()
 	}
-	close(s.stop)
-	<-s.done
+	s.mu.Unlock()
 }
 
 // closeOnDone ends s when ctx is done, unblocking nothing by itself but
