@@ -466,7 +466,7 @@ func lpRace(ctx context.Context, impl string, clients, events int) (int, error) 
 	var stopped atomic.Bool
 	got := make([]map[int]bool, clients)
 	var wg sync.WaitGroup
-	cs := make([]*glpclient.Client, clients)
+	var received atomic.Int64
 	start := time.Now()
 	for i := range clients {
 		c, err := glpclient.NewClient(glpclient.ClientOptions{SubscribeUrl: *sub, Category: "race", PollTimeoutSeconds: 1,
@@ -474,15 +474,15 @@ func lpRace(ctx context.Context, impl string, clients, events int) (int, error) 
 		if err != nil {
 			return 0, err
 		}
-		cs[i] = c
 		got[i] = map[int]bool{}
 		ch := c.Start(start)
 		wg.Go(func() {
 			for ev := range ch {
 				b, _ := json.Marshal(ev.Data)
 				var pl lpPayload
-				if json.Unmarshal(b, &pl) == nil {
+				if json.Unmarshal(b, &pl) == nil && !got[i][pl.Seq] {
 					got[i][pl.Seq] = true
+					received.Add(1)
 				}
 			}
 		})
@@ -500,12 +500,12 @@ func lpRace(ctx context.Context, impl string, clients, events int) (int, error) 
 		}
 		time.Sleep(time.Second + time.Duration(k%3)*time.Millisecond)
 	}
-	time.Sleep(2 * time.Second) // every client completes a poll cycle
+	// Every client gets a few poll cycles to receive the last event.
+	waitFor(func() bool { return received.Load() >= int64(clients*events) }, 5*time.Second)
+	// Not Client.Stop: it races with the client's own loop and drops what
+	// a poll in flight brings back. The clients end when the server does.
 	stopped.Store(true)
-	for _, c := range cs {
-		c.Stop()
-	}
-	p.stop() // ends the polls in flight, so the clients' channels close
+	p.stop()
 	wg.Wait()
 	missing := 0
 	for i := range clients {
