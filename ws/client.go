@@ -24,10 +24,12 @@ type DialOptions struct {
 	// Header is sent with the opening handshake (Origin, Authorization,
 	// cookies).
 	Header http.Header
-	// Proxy returns the HTTP(S) proxy for a request; nil uses
-	// http.ProxyFromEnvironment. gorilla tunnels through the proxy with
-	// CONNECT (http:// proxies; https:// and SOCKS5 proxies as gorilla
-	// v1.5.3 supports them).
+	// Proxy returns the proxy for a request; nil uses
+	// http.ProxyFromEnvironment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). gorilla
+	// v1.5.3 dials http:// proxies (CONNECT, with Proxy-Authorization from
+	// the URL's user info) and socks5:// proxies; it cannot dial an https://
+	// proxy, and such a URL fails the dial. wss:// through an http:// proxy
+	// is TLS end to end inside the tunnel.
 	Proxy func(*http.Request) (*url.URL, error)
 	// TLSClientConfig is used for wss:// URLs (nil: defaults).
 	TLSClientConfig *tls.Config
