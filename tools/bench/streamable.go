@@ -27,6 +27,8 @@ import (
 //     handler doing the same work (check Content-Type, read the capped body,
 //     parse the JSON-RPC envelope, encode the result). Two rows: the core
 //     Handler, and the MCP Server in stateless JSON mode answering "ping".
+//     Requests to ours and to the bare handler are interleaved on the same
+//     workers (sbInterleave), so load from other jobs hits both alike.
 //   - json-path-inprocess: the same two handlers against the bare one,
 //     called directly (ServeHTTP with a recorder; no network), ns/op and
 //     allocs/op: the handler's own cost, which loopback HTTP otherwise hides.
@@ -36,7 +38,8 @@ import (
 //   - stream-events: one tools/call that streams N progress notifications
 //     before its result, events received per second, against go-sdk.
 //
-// Ours and the peer run in alternating rounds; each row is the best round.
+// Elsewhere ours and the peer run in alternating rounds; each row is the
+// best round.
 
 func streamableScenarios() []Scenario {
 	return []Scenario{
@@ -120,6 +123,61 @@ func sbAlternate(ctx context.Context, c sbConfig, ours, peer func(w int) (int, e
 		o, p = max(o, a), max(p, b)
 	}
 	return o, p, nil
+}
+
+// sbInterleave runs ours and peer request by request on the same workers
+// (each worker alternates, and which goes first alternates too), so both see
+// the same machine load at the same moments, and returns each side's
+// requests per second of its own time, times the workers. On a shared
+// machine this is far steadier than separate rounds.
+func sbInterleave(ctx context.Context, workers int, window time.Duration, ours, peer func(w int) (int, error)) (float64, float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, window)
+	defer cancel()
+	var mu sync.Mutex
+	var nO, nP int
+	var tO, tP time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var no, np int
+			var to, tp time.Duration
+			for i := 0; ctx.Err() == nil; i++ {
+				for k := range 2 {
+					fn, n, t := ours, &no, &to
+					if (i+k)%2 == 1 {
+						fn, n, t = peer, &np, &tp
+					}
+					start := time.Now()
+					c, err := fn(w)
+					if err != nil {
+						mu.Lock()
+						if firstErr == nil && ctx.Err() == nil {
+							firstErr = err
+						}
+						mu.Unlock()
+						cancel()
+						break
+					}
+					*t += time.Since(start)
+					*n += c
+				}
+			}
+			mu.Lock()
+			nO, nP, tO, tP = nO+no, nP+np, tO+to, tP+tp
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, 0, firstErr
+	}
+	if tO == 0 || tP == 0 {
+		return 0, 0, errors.New("no requests completed")
+	}
+	return float64(nO) / tO.Seconds() * float64(workers), float64(nP) / tP.Seconds() * float64(workers), nil
 }
 
 func sbClient(workers int) *http.Client {
@@ -237,7 +295,7 @@ func benchStreamableJSONPath(ctx context.Context, cfg Config) ([]Row, error) {
 	}
 	var rows []Row
 	for _, t := range []struct{ name, url string }{{"core Handler", hsCore.URL}, {"MCP Server (stateless JSON)", hsSrv.URL}} {
-		o, p, err := sbAlternate(ctx, c, call(t.url), call(hsBare.URL))
+		o, p, err := sbInterleave(ctx, c.workers, time.Duration(c.rounds)*c.window, call(t.url), call(hsBare.URL))
 		if err != nil {
 			return nil, err
 		}
