@@ -120,6 +120,16 @@ func (c *Conn) dieLocked(err error) {
 	c.signal()
 }
 
+// deadErr returns the cause once the connection is dead.
+func (c *Conn) deadErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateDead {
+		return c.cause
+	}
+	return nil
+}
+
 func (c *Conn) kill(err error) {
 	c.mu.Lock()
 	if c.state != stateDead {

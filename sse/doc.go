@@ -30,7 +30,10 @@
 // (evicted from the store, unknown, from another server's store, or
 // malformed) the client receives a "reset" event (Options.ResetEvent)
 // whose data is the topic, and Options.OnGap is called: reload your state,
-// the stream continues live. Nothing is ever skipped silently.
+// the stream continues live. Nothing is ever skipped silently. (A
+// connection with several topics resumes each topic that does not hold the
+// client's ID from the time the ID carries, skipping events not after it;
+// events are delivered to every connection in ID order.)
 //
 // # Client
 //

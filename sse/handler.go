@@ -163,6 +163,9 @@ func (s *Server) replay(ctx context.Context, c *Conn, w http.ResponseWriter, hea
 			}
 		}
 		if best == nil || len(*bp) >= 32<<10 {
+			if err := c.deadErr(); err != nil {
+				return err // evicted or gone while replaying
+			}
 			if len(*bp) > 0 {
 				if err := c.write(w, *bp); err != nil {
 					return err

@@ -210,6 +210,25 @@ func (s *Server) Count() int {
 	return len(s.conns)
 }
 
+// Send queues ev for the connection with the given ID (see Conn.ID and
+// Options.OnConnect) only; see Conn.Send. It returns ErrConnClosed when no
+// such connection is streaming.
+func (s *Server) Send(connID uint64, ev Event) error {
+	var c *Conn
+	s.mu.RLock()
+	for k := range s.conns {
+		if k.id == connID {
+			c = k
+			break
+		}
+	}
+	s.mu.RUnlock()
+	if c == nil {
+		return ErrConnClosed
+	}
+	return c.Send(ev)
+}
+
 // Publish appends an event to topic's stream in the store, which assigns
 // its ID, and queues it (encoded once, bytes shared) to every connection
 // subscribed to topic. ev.ID must be empty; ev.Retry and ev.Comment are

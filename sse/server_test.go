@@ -274,6 +274,9 @@ func TestPublishValueAndSend(t *testing.T) {
 	require.NoError(t, conn.Load().Send(Event{Type: "private", Data: []byte("just you")}))
 	assert.Equal(t, parser.Event{Type: "private", Data: "just you", ID: ev.ID}, st.next(t))
 	assert.ErrorIs(t, conn.Load().Send(Event{ID: "a\rb"}), ErrInvalidID)
+	require.NoError(t, s.Send(conn.Load().ID(), Event{Data: []byte("by id")}))
+	assert.Equal(t, "by id", st.next(t).Data)
+	assert.ErrorIs(t, s.Send(conn.Load().ID()+100, Event{Data: []byte("x")}), ErrConnClosed)
 
 	bin := codec.Funcs[any, []byte]{EncodeFunc: func(v []byte) ([]byte, codec.MessageType, error) { return v, codec.Binary, nil }}
 	_, err = PublishValue(context.Background(), s, bin, DefaultTopic, "", []byte{1})
@@ -370,6 +373,8 @@ type fakeWriter struct {
 	flushes int
 	block   chan struct{} // when non-nil, writes block until it is closed or the deadline passes
 	dl      time.Time
+	// closed and replaced when dl changes
+	dlChanged chan struct{}
 }
 
 func newFakeWriter() *fakeWriter { return &fakeWriter{h: make(http.Header)} }
@@ -381,13 +386,30 @@ func (f *fakeWriter) WriteHeader(code int) {
 	f.mu.Unlock()
 }
 func (f *fakeWriter) Write(b []byte) (int, error) {
-	f.mu.Lock()
-	block, dl := f.block, f.dl
-	f.mu.Unlock()
-	if block != nil {
+	// Like a socket: a blocked write fails when the deadline passes, also
+	// when the deadline is moved while it waits.
+	for {
+		f.mu.Lock()
+		block, dl, changed := f.block, f.dl, f.dlChanged
+		f.mu.Unlock()
+		if block == nil {
+			break
+		}
+		if changed == nil {
+			f.mu.Lock()
+			f.dlChanged = make(chan struct{})
+			f.mu.Unlock()
+			continue
+		}
+		t := time.NewTimer(time.Until(dl))
 		select {
 		case <-block:
-		case <-time.After(time.Until(dl)):
+			t.Stop()
+			continue
+		case <-changed:
+			t.Stop()
+			continue
+		case <-t.C:
 			return 0, os_ErrDeadline{}
 		}
 	}
@@ -404,6 +426,10 @@ func (f *fakeWriter) FlushError() error {
 func (f *fakeWriter) SetWriteDeadline(t time.Time) error {
 	f.mu.Lock()
 	f.dl = t
+	if f.dlChanged != nil {
+		close(f.dlChanged)
+		f.dlChanged = nil
+	}
 	f.mu.Unlock()
 	return nil
 }

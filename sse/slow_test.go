@@ -32,11 +32,13 @@ func TestSlowClientIsolation(t *testing.T) {
 	s := NewServer(Options{WriteTimeout: 10 * time.Second, OnDisconnect: func(c *Conn, err error) {
 		endedCh <- ended{c.Request().RemoteAddr, err, time.Now()}
 	}})
-	// Small kernel send buffers on the server side, so a socket that is not
-	// read stalls after tens of KB instead of the ~2 MB loopback autotuning
-	// allows.
+	// A small kernel send buffer on the server side of the first connection
+	// (the stalled one, dialed first), so that it stalls after tens of KB
+	// instead of the ~2 MB loopback autotuning allows. The readers keep
+	// large buffers: on a loaded machine a reader may not be scheduled for
+	// seconds, which must not look like a stalled client.
 	ts := httptest.NewUnstartedServer(s)
-	ts.Listener = smallSendBuffers{ts.Listener}
+	ts.Listener = &smallSendBuffers{Listener: ts.Listener}
 	ts.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -60,6 +62,7 @@ func TestSlowClientIsolation(t *testing.T) {
 	_, err = fmt.Fprintf(stalled, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	require.NoError(t, err)
 	stalledAddr := stalled.LocalAddr().String()
+	require.Eventually(t, func() bool { return s.Count() == 1 }, 20*time.Second, 5*time.Millisecond, "stalled socket accepted first")
 
 	tr := &http.Transport{MaxIdleConnsPerHost: readers}
 	defer tr.CloseIdleConnections()
@@ -134,11 +137,15 @@ func TestSlowClientIsolation(t *testing.T) {
 	cancel()
 }
 
-type smallSendBuffers struct{ net.Listener }
+type smallSendBuffers struct {
+	net.Listener
+	done bool
+}
 
-func (l smallSendBuffers) Accept() (net.Conn, error) {
+func (l *smallSendBuffers) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := c.(*net.TCPConn); ok && !l.done {
+		l.done = true
 		_ = tc.SetWriteBuffer(16 << 10)
 	}
 	return c, err
