@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"time"
 
 	"github.com/streamkit-dev/streamkit/httpstream"
 )
@@ -113,4 +114,62 @@ func ExampleUpgradeFailureError() {
 
 func errorsAs(err error, target **httpstream.UpgradeFailureError) bool {
 	return errors.As(err, target)
+}
+
+// One URL can serve both carriers; the client tries WebSocket first.
+func ExampleWebSocketUpgrader() {
+	protocols := []string{"portforward.example"}
+	ws := &httpstream.WebSocketUpgrader{Protocols: protocols}
+	up := httpstream.NewResponseUpgrader(nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var conn httpstream.Connection
+		if httpstream.IsWebSocketRequest(r) {
+			c, err := ws.Upgrade(w, r, echoStreams)
+			if err != nil {
+				return
+			}
+			conn = c
+		} else if _, err := httpstream.Handshake(r, w, protocols); err == nil {
+			conn = up.UpgradeResponse(w, r, echoStreams)
+		}
+		if conn != nil {
+			go func() { <-conn.CloseChan() }()
+		}
+	}))
+	defer srv.Close()
+
+	rt := httpstream.NewRoundTripper(httpstream.RoundTripperConfig{
+		Proxy: func(*http.Request) (*url.URL, error) { return nil, nil },
+	})
+	conn, proto, err := rt.Dial(context.Background(), http.MethodPost, srv.URL, nil, "portforward.example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	fmt.Println(proto)
+	// Output: portforward.example
+}
+
+// Shutdown lets open streams finish, within the context's deadline.
+func ExampleConn_Shutdown() {
+	nc, sc := net.Pipe()
+	done := make(chan *httpstream.Conn, 1)
+	go func() {
+		server, _ := httpstream.NewServerConnection(sc, echoStreams, nil)
+		done <- server
+	}()
+	client, _ := httpstream.NewClientConnection(nc, nil)
+	server := <-done
+	s, _ := client.CreateStream(http.Header{})
+	go func() {
+		_, _ = io.WriteString(s, "bye")
+		_ = s.Close()
+		_, _ = io.ReadAll(s) // the echo; the stream is then fully closed
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Println(server.Shutdown(ctx))
+	<-client.CloseChan()
+	// Output: <nil>
 }

@@ -215,9 +215,14 @@ func (c *Conn) handleSettings(f *spdy.Frame) {
 		c.mu.Unlock()
 	}
 	c.windowedFlag.Store(true)
+	c.mu.Lock()
 	c.flowMu.Lock()
 	c.flowCond.Broadcast()
+	for _, s := range c.streams {
+		s.sendCond.Broadcast()
+	}
 	c.flowMu.Unlock()
+	c.mu.Unlock()
 }
 
 func (c *Conn) handleWindowUpdate(f *spdy.Frame) error {
@@ -235,11 +240,12 @@ func (c *Conn) handleWindowUpdate(f *spdy.Frame) error {
 	if s == nil {
 		c.sendWindow += int64(f.Delta)
 		overflow = c.sendWindow > maxWindow
+		c.flowCond.Broadcast()
 	} else {
 		s.sendWindow += int64(f.Delta)
 		overflow = s.sendWindow > maxWindow
+		s.sendCond.Signal()
 	}
-	c.flowCond.Broadcast()
 	c.flowMu.Unlock()
 	if overflow {
 		if s == nil {

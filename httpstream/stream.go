@@ -39,7 +39,8 @@ type stream struct {
 	recvWindow  int64 // what the peer may still send (windowed peers)
 	unacked     int64 // bytes read and not yet returned by WINDOW_UPDATE
 
-	sendWindow int64 // guarded by c.flowMu
+	sendWindow int64     // guarded by c.flowMu
+	sendCond   sync.Cond // L is c.flowMu; wakes this stream's writer
 
 	wmu sync.Mutex // one Write or Close at a time
 }
@@ -59,6 +60,7 @@ func (c *Conn) newStream(id uint32, h http.Header, peer bool) *stream {
 		s.headers = http.Header{}
 	}
 	s.cond.L = &s.mu
+	s.sendCond.L = &c.flowMu
 	if peer {
 		s.replySent = make(chan struct{})
 	} else {
@@ -138,8 +140,14 @@ func (s *stream) Write(p []byte) (int, error) {
 		n := min(len(p), maxFrameData)
 		if c.peerWindowed() {
 			c.flowMu.Lock()
+			// A stream's own window update wakes only its writer; the
+			// session's wakes everyone waiting on it.
 			for (s.sendWindow <= 0 || c.sendWindow <= 0) && !s.dead.Load() {
-				c.flowCond.Wait()
+				if s.sendWindow <= 0 {
+					s.sendCond.Wait()
+				} else {
+					c.flowCond.Wait()
+				}
 			}
 			if s.dead.Load() {
 				c.flowMu.Unlock()
@@ -254,6 +262,7 @@ func (s *stream) markReset(err error) bool {
 	s.cond.Broadcast()
 	s.mu.Unlock()
 	s.c.flowMu.Lock()
+	s.sendCond.Broadcast()
 	s.c.flowCond.Broadcast()
 	s.c.flowMu.Unlock()
 	return live
