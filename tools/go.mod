@@ -29,6 +29,7 @@ require (
 	github.com/streamkit-dev/streamkit/sse v0.0.0
 	github.com/streamkit-dev/streamkit/streamable v0.0.0
 	github.com/streamkit-dev/streamkit/ws v0.0.0
+	go.uber.org/goleak v1.3.0
 )
 
 replace github.com/streamkit-dev/streamkit/codec => ../codec

@@ -31,7 +31,25 @@ type ChatOut struct {
 	Time    string `json:"time"`
 }
 
-type chatCodec = codec.TypedJSONCodec[ChatIn, ChatOut]
+// chatCodec reads {"text": "..."} or, for terminal clients
+// (streamkit ws, websocat), a plain text line; it writes JSON.
+var chatCodec = codec.Funcs[ChatIn, ChatOut]{
+	DecodeFunc: func(b []byte, t codec.MessageType) (ChatIn, error) {
+		var in ChatIn
+		if err := codec.CheckType(t, codec.Text); err != nil {
+			return in, err
+		}
+		if len(b) > 0 && b[0] == '{' {
+			err := json.Unmarshal(b, &in)
+			return in, err
+		}
+		return ChatIn{Text: string(b)}, nil
+	},
+	EncodeFunc: func(v ChatOut) ([]byte, codec.MessageType, error) {
+		b, err := json.Marshal(v)
+		return b, codec.Text, err
+	},
+}
 
 const (
 	maxNameLen = 32
@@ -47,8 +65,8 @@ type chat struct {
 }
 
 func newChat(st eventstore.Store) *chat {
-	c := &chat{hub: ws.NewHub[ChatIn, ChatOut](chatCodec{}), store: st}
-	c.srv = ws.NewServer[ChatIn, ChatOut](ws.HandlerFunc[ChatIn, ChatOut](c.accept), chatCodec{}, &ws.Options{
+	c := &chat{hub: ws.NewHub[ChatIn, ChatOut](chatCodec), store: st}
+	c.srv = ws.NewServer[ChatIn, ChatOut](ws.HandlerFunc[ChatIn, ChatOut](c.accept), chatCodec, &ws.Options{
 		ReadLimit:  16 << 10,
 		SendQueue:  64,
 		PingPeriod: 20 * time.Second,

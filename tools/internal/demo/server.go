@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
@@ -354,8 +355,33 @@ func Run(ctx context.Context, cfg Config) error {
 	if !cfg.Signals {
 		opts = append(opts, httpx.WithSignals())
 	} else {
-		opts = append(opts, httpx.WithSignals(os.Interrupt, sigterm))
+		opts = append(opts, httpx.WithSignals(os.Interrupt, syscall.SIGTERM))
 	}
 	err = httpx.ListenAndServeGraceful(srv, opts...)
 	return errors.Join(err, s.Close())
+}
+
+// Start runs the demo (Run) on its own goroutine and returns once it
+// listens, with its URL and a stop function that ends it (as Ctrl-C
+// would) and returns Run's error. Tests start the server in-process with it.
+func Start(cfg Config) (url string, stop func() error, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	inner := cfg.Ready
+	cfg.Ready = func(u string) {
+		if inner != nil {
+			inner(u)
+		}
+		ready <- u
+	}
+	cfg.Signals = false
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, cfg) }()
+	select {
+	case url = <-ready:
+	case err = <-done:
+		cancel()
+		return "", nil, err
+	}
+	return url, func() error { cancel(); return <-done }, nil
 }

@@ -3,10 +3,7 @@ package demo
 import (
 	"bytes"
 	"io"
-	"syscall"
 )
-
-var sigterm = syscall.SIGTERM
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
