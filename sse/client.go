@@ -202,8 +202,18 @@ func (c *Client) session(ctx context.Context, p *parser.Parser, yield func(Recei
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	// The idle timer runs from the request on: a server that accepts and
+	// never answers is as dead as one that stops sending.
+	var idleTimer *time.Timer
+	if idle > 0 {
+		idleTimer = time.AfterFunc(idle, func() { cancel(ErrIdleTimeout) })
+		defer idleTimer.Stop()
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		if context.Cause(connCtx) == ErrIdleTimeout {
+			err = ErrIdleTimeout
+		}
 		return 0, false, err
 	}
 	defer resp.Body.Close()
@@ -224,10 +234,9 @@ func (c *Client) session(ctx context.Context, p *parser.Parser, yield func(Recei
 		return 0, true, nil
 	}
 	var body io.Reader = resp.Body
-	if idle > 0 {
-		t := time.AfterFunc(idle, func() { cancel(ErrIdleTimeout) })
-		defer t.Stop()
-		body = &idleReader{r: resp.Body, t: t, d: idle}
+	if idleTimer != nil {
+		idleTimer.Reset(idle)
+		body = &idleReader{r: resp.Body, t: idleTimer, d: idle}
 	}
 	p.Reset(body)
 	for {

@@ -373,3 +373,27 @@ func TestClientAgainstServer(t *testing.T) {
 	}
 	assert.Equal(t, total, want)
 }
+
+func TestClientIdleTimeoutCoversHeaders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := 0
+		c, tr := clientFor(func(w http.ResponseWriter, r *http.Request) {
+			n++
+			if n == 1 {
+				<-r.Context().Done() // accepts, never answers
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		})
+		c.ReadIdleTimeout = 20 * time.Second
+		var cause error
+		c.OnRetry = func(_ int, _ time.Duration, err error) { cause = err }
+		for _, err := range c.Events(t.Context()) {
+			require.NoError(t, err)
+		}
+		assert.ErrorIs(t, cause, ErrIdleTimeout)
+		_, at := tr.requests()
+		require.Len(t, at, 2)
+		assert.GreaterOrEqual(t, at[1].Sub(at[0]), 20*time.Second)
+	})
+}

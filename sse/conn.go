@@ -208,11 +208,13 @@ func (c *Conn) run(w http.ResponseWriter) error {
 
 		err := c.flushFrames(w, frames)
 		clear(frames)
-		c.mu.Lock()
-		if c.spare == nil {
-			c.spare = frames[:0]
+		if cap(frames) <= 64 { // a queue that grew in a burst is not kept
+			c.mu.Lock()
+			if c.spare == nil {
+				c.spare = frames[:0]
+			}
+			c.mu.Unlock()
 		}
-		c.mu.Unlock()
 		if err != nil {
 			return c.writeFailed(err)
 		}

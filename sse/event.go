@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -114,7 +115,9 @@ func (e *Event) AppendTo(b []byte) ([]byte, error) {
 
 // Size returns an upper bound of the length of e's wire form.
 func (e *Event) Size() int {
-	return len(e.ID) + len(e.Type) + 2*len(e.Data) + 2*len(e.Comment) + 48
+	lines := bytes.Count(e.Data, []byte{'\n'}) + bytes.Count(e.Data, []byte{'\r'}) +
+		strings.Count(e.Comment, "\n") + strings.Count(e.Comment, "\r")
+	return len(e.ID) + len(e.Type) + len(e.Data) + len(e.Comment) + 8*lines + 64
 }
 
 // WriteTo validates e and writes its wire form to w in one Write.
