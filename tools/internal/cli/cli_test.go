@@ -128,7 +128,9 @@ func TestSSEResumesAcrossRestart(t *testing.T) {
 	defer cancel()
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- Main(ctx, []string{"sse", url + "/sse/ticker", "--json", "--count", "30"}, strings.NewReader(""), &out, &errb) }()
+	go func() {
+		done <- Main(ctx, []string{"sse", url + "/sse/ticker", "--json", "--count", "30"}, strings.NewReader(""), &out, &errb)
+	}()
 	require.Eventually(t, func() bool { return strings.Count(out.String(), "\n") >= 5 }, 20*time.Second, 10*time.Millisecond)
 	require.NoError(t, stop())
 	before := strings.Count(out.String(), "\n")
