@@ -223,6 +223,11 @@ func (c *Conn) writeData(id uint32, flags uint8, p []byte) error {
 
 // queueCtrl queues a control frame for the control writer.
 func (c *Conn) queueCtrl(b []byte) {
+	select {
+	case <-c.closed:
+		return
+	default:
+	}
 	c.ctrlMu.Lock()
 	c.ctrlBuf = append(c.ctrlBuf, b...)
 	over := len(c.ctrlBuf) > maxCtrlBacklog
@@ -471,7 +476,7 @@ func (c *Conn) SetIdleTimeout(d time.Duration) {
 func (c *Conn) checkIdle() {
 	c.mu.Lock()
 	d := c.idleTimeout
-	if d <= 0 || c.idleTimer == nil {
+	if d <= 0 || c.idleTimer == nil || c.err != nil {
 		c.mu.Unlock()
 		return
 	}

@@ -335,3 +335,32 @@ func TestReadAfterFinThenConnectionCloseIsEOF(t *testing.T) {
 	_, err = s.Read(got)
 	assert.ErrorIs(t, err, io.EOF, "the peer finished the stream before the connection went away")
 }
+
+// Data left unread in reset streams returns to the session window: without
+// that, resets would leak the window until writers block forever.
+func TestResetReturnsUnreadDataToSessionWindow(t *testing.T) {
+	nc, sc := tcpPair(t)
+	accepted := make(chan Stream, 1)
+	cfg := &Config{StreamWindow: 64 << 10, ConnWindow: 128 << 10}
+	client, _ := connPair(t, nc, sc, cfg, cfg, acceptInto(accepted))
+	for i := range 20 { // 20 x 64 KiB unread: ten times the session window
+		s, err := client.CreateStream(http.Header{})
+		require.NoError(t, err)
+		remote := <-accepted
+		done := make(chan error, 1)
+		go func() { _, err := s.Write(make([]byte, 64<<10)); done <- err }()
+		select {
+		case err := <-done:
+			require.NoError(t, err, "stream %d", i)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("stream %d: writer blocked: the session window leaked", i)
+		}
+		require.Eventually(t, func() bool {
+			st := remote.(*stream)
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			return st.w-st.r == 64<<10
+		}, 10*time.Second, time.Millisecond)
+		require.NoError(t, remote.Reset())
+	}
+}

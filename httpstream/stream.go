@@ -260,7 +260,11 @@ func (s *stream) markReset(err error) bool {
 	s.dead.Store(true)
 	close(s.done)
 	s.cond.Broadcast()
+	// Unread data will never be read: return it to the session window.
+	dropped := s.w - s.r
+	s.r = s.w
 	s.mu.Unlock()
+	s.c.consumed(dropped)
 	s.c.flowMu.Lock()
 	s.sendCond.Broadcast()
 	s.c.flowCond.Broadcast()
@@ -326,8 +330,15 @@ func (s *stream) receive(n int, fin bool) error {
 			return err
 		}
 		s.mu.Lock()
-		s.w += k
 		n -= k
+		if s.err != nil {
+			// Reset while the bytes were read: nobody will read them.
+			s.mu.Unlock()
+			c.consumed(k)
+			s.mu.Lock()
+			continue
+		}
+		s.w += k
 		s.cond.Broadcast()
 	}
 	full := false
