@@ -557,3 +557,21 @@ func TestServerCloseEndsStreams(t *testing.T) {
 	assert.Equal(t, 0, f.srv.Sessions())
 	f.expect(http.StatusServiceUnavailable, http.MethodPost, nil, req(1, "initialize", `{"protocolVersion":"2025-06-18"}`))
 }
+
+// Without MCP-Protocol-Version and without a session, a request is read
+// as 2025-03-26 (batches allowed); a later revision in the header is not.
+func TestAbsentVersionMeans20250326(t *testing.T) {
+	f := newFixture(t, ServerOptions{Stateless: true, Response: ResponseJSON})
+	batch := "[" + req(1, "ping", "") + "," + req(2, "ping", "") + "]"
+	var resps []Message
+	require.NoError(t, json.Unmarshal([]byte(f.expect(http.StatusOK, http.MethodPost, nil, batch)), &resps))
+	assert.Len(t, resps, 2)
+	f.expect(http.StatusBadRequest, http.MethodPost, hdr{HeaderProtocolVersion: Rev20250618}, batch)
+	f.expect(http.StatusOK, http.MethodPost, hdr{HeaderProtocolVersion: Rev20250326}, batch)
+	// Stateless: no session is minted, GET and DELETE are 405.
+	resp := f.do(bg, http.MethodPost, nil, req(1, "initialize", `{"protocolVersion":"2025-06-18"}`))
+	readAll(t, resp)
+	assert.Empty(t, resp.Header.Get(HeaderSessionID))
+	f.expect(http.StatusMethodNotAllowed, http.MethodGet, nil, "")
+	f.expect(http.StatusMethodNotAllowed, http.MethodDelete, nil, "")
+}
