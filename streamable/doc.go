@@ -40,7 +40,8 @@
 //     bad JSON is 400 with -32700, batches only under 2025-03-26 and never
 //     with the session start, notifications and responses get 202.
 //   - Sessions: minted only after the session start (default "initialize")
-//     answered without an error; IDs are crypto-random visible ASCII;
+//     answered without an error, and only if its client is still there to
+//     learn the ID; IDs are crypto-random visible ASCII;
 //     Mcp-Session-Id is then required (400 missing, 404 unknown or ended,
 //     403 for another principal when [ServerOptions].Principal is set);
 //     DELETE ends one; an idle TTL and a cap bound them. Every end (DELETE,

@@ -496,6 +496,9 @@ func (s *Server) serveSessionStart(w http.ResponseWriter, r *http.Request, m *Me
 	version, _ := s.requestVersion(r, nil)
 	req := &Request{Message: m, HTTP: r, Version: version, out: buf}
 	resp := s.call(r.Context(), req)
+	if r.Context().Err() != nil {
+		return // the client left: it could never learn the session ID, so none is minted
+	}
 	var ss *Session
 	if resp.Error == nil {
 		var err error

@@ -575,3 +575,33 @@ func TestAbsentVersionMeans20250326(t *testing.T) {
 	f.expect(http.StatusMethodNotAllowed, http.MethodGet, nil, "")
 	f.expect(http.StatusMethodNotAllowed, http.MethodDelete, nil, "")
 }
+
+// A client that leaves while its session start is being answered never
+// learns the session ID, so no session is minted for it, even when the
+// handler answers successfully.
+func TestSessionStartAbortMintsNothing(t *testing.T) {
+	entered, returned := make(chan struct{}), make(chan struct{})
+	f := newFixture(t, ServerOptions{Response: ResponseJSON, Handle: func(ctx context.Context, r *Request) (any, error) {
+		close(entered)
+		<-ctx.Done() // the server noticed the disconnect
+		defer close(returned)
+		return map[string]string{"protocolVersion": Rev20250618}, nil
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, f.hs.URL, strings.NewReader(req(1, "initialize", `{}`)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", bothAccept)
+		resp, err := f.hs.Client().Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	<-entered
+	cancel()
+	assert.Error(t, <-errc)
+	<-returned
+	assert.Never(t, func() bool { return f.srv.Sessions() != 0 }, 200*time.Millisecond, 10*time.Millisecond)
+}
