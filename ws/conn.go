@@ -2,6 +2,7 @@ package ws
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -171,7 +172,9 @@ func (c *Conn[I, O]) enqueue(f *frame) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if len(c.queue) >= o.SendQueue || c.qbytes+len(f.data) > o.SendQueueBytes {
+	// A message larger than SendQueueBytes still goes through an empty
+	// queue (ReadLimit-style bounds belong to the peer and the codec).
+	if len(c.queue) >= o.SendQueue || len(c.queue) > 0 && c.qbytes+len(f.data) > o.SendQueueBytes {
 		if o.QueueFull == QueueClose {
 			c.startCloseLocked(&CloseError{Code: o.QueueFullCode, Reason: "too slow", Err: ErrQueueFull}, true)
 		}
@@ -227,7 +230,23 @@ func (c *Conn[I, O]) startCloseLocked(ce *CloseError, drop bool) bool {
 
 // abort closes the TCP connection without a handshake; the read loop then
 // ends the connection.
-func (c *Conn[I, O]) abort() { _ = c.ws.NetConn().Close() }
+func (c *Conn[I, O]) abort() { _ = rawConn(c.ws.NetConn()).Close() }
+
+// rawConn digs the TCP connection out from under our batchConn and TLS: a
+// *tls.Conn's Close first writes a close_notify alert, which can wait up to
+// 5 s on a peer that stopped reading, and an abort must not wait.
+func rawConn(c net.Conn) net.Conn {
+	for {
+		switch x := c.(type) {
+		case *batchConn:
+			c = x.Conn
+		case *tls.Conn:
+			c = x.NetConn()
+		default:
+			return c
+		}
+	}
+}
 
 // writeLoop is the connection's only writer of data and close frames. It runs
 // while there is something queued and exits when the queue is empty, so an

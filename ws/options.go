@@ -61,7 +61,8 @@ type Options struct {
 	// larger one closes the connection with 1009.
 	ReadLimit int64
 	// SendQueue is the number of messages a connection may have queued
-	// (default 256); SendQueueBytes bounds their total size (default 4 MiB).
+	// (default 256); SendQueueBytes bounds their total size (default 4 MiB;
+	// a single larger message is accepted when nothing else is queued).
 	// The queue holds pointers and is allocated on demand, so an idle
 	// connection pays nothing for its size.
 	SendQueue      int

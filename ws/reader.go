@@ -191,7 +191,10 @@ func (c *Conn[I, O]) finish(err error) {
 	}
 	c.mu.Unlock()
 
-	_ = c.ws.Close() // unblocks a writer stuck on the network
+	// Close the TCP connection itself: this unblocks a writer stuck on the
+	// network, and skips TLS's close_notify, which could wait on a peer that
+	// stopped reading. A close handshake, if any, has already happened.
+	_ = rawConn(c.ws.NetConn()).Close()
 	if wait != nil {
 		<-wait
 	}
