@@ -22,36 +22,11 @@
 package main
 
 import (
-	"context"
-	"flag"
-	"fmt"
 	"os"
 
 	"github.com/streamkit-dev/streamkit/tools/internal/demo"
 )
 
 func main() {
-	fs := flag.NewFlagSet("streamkit-demo", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	store := fs.String("store", "memory", "event store: memory, file:PATH or redis://host:port")
-	tick := fs.Duration("tick", 0, "ticker period (default 1s)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: streamkit-demo [-addr 127.0.0.1:8080] [-store memory|file:PATH|redis://host:port] [-tick 1s]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == flag.ErrHelp {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		os.Exit(2)
-	}
-	err := demo.Run(context.Background(), demo.Config{Addr: *addr, Store: *store, Tick: *tick, Signals: true, Out: os.Stdout})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "streamkit-demo:", err)
-		os.Exit(1)
-	}
+	os.Exit(demo.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

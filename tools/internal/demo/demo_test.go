@@ -276,3 +276,9 @@ func TestGracefulShutdown(t *testing.T) {
 	<-wc.Done()
 	assert.Contains(t, <-pollDone, `"timeout"`)
 }
+
+func TestDisplayStoreHidesCredentials(t *testing.T) {
+	assert.Equal(t, "redis://:xxxxx@10.0.0.1:6379/0", displayStore("redis://:secret@10.0.0.1:6379/0"))
+	assert.Equal(t, "file:/var/lib/sk", displayStore("file:/var/lib/sk"))
+	assert.Equal(t, "memory", displayStore("memory"))
+}

@@ -150,6 +150,9 @@ func (s *Server) routes() *http.ServeMux {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'")
 		_, _ = w.Write(b)
 	})
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -345,7 +348,7 @@ func Run(ctx context.Context, cfg Config) error {
 		httpx.WithReady(func(sv *httpx.Serving) {
 			url := "http://" + sv.Addr().String()
 			if cfg.Out != nil {
-				fmt.Fprintf(cfg.Out, "streamkit demo on %s/ (store %s; Ctrl-C stops it)\n", url, s.storeName)
+				fmt.Fprintf(cfg.Out, "streamkit demo on %s/ (store %s; Ctrl-C stops it)\n", url, displayStore(s.storeName))
 			}
 			if cfg.Ready != nil {
 				cfg.Ready(url)

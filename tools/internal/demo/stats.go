@@ -3,7 +3,23 @@ package demo
 import (
 	"bytes"
 	"io"
+	"net/url"
+	"strings"
+
+	"github.com/streamkit-dev/streamkit/eventstore"
 )
+
+// displayStore names a store for /stats without the credentials a Redis
+// URL may carry.
+func displayStore(spec string) string {
+	if strings.HasPrefix(spec, "redis") {
+		if u, err := url.Parse(spec); err == nil {
+			return u.Redacted()
+		}
+		return "redis"
+	}
+	return spec
+}
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
@@ -25,7 +41,7 @@ func (s *Server) Stats() Stats {
 	streams := len(s.streams)
 	s.mu.Unlock()
 	return Stats{
-		Store: s.storeName,
+		Store: displayStore(s.storeName),
 		Connections: map[string]int{
 			"sse":        ss.Conns,
 			"ws":         s.chat.srv.Count(),
@@ -41,10 +57,13 @@ func (s *Server) Stats() Stats {
 			"mcp_progress":       int64(s.jobs.progress.Load()),
 			"store_appended":     int64(st.Appended),
 			"store_held":         st.Events,
+			"store_deleted":      int64(st.EvictedBy[eventstore.EvictDelete] + st.EvictedBy[eventstore.EvictTrim]),
 		},
 		Evictions: map[string]int64{
 			"sse_slow_clients": int64(ss.Evictions),
-			"store_evicted":    int64(st.Evicted),
+			// Deletes and trims are not losses: MCP sessions delete their
+			// streams when they end.
+			"store_evicted": int64(st.Evicted - st.EvictedBy[eventstore.EvictDelete] - st.EvictedBy[eventstore.EvictTrim]),
 		},
 		Ticker: s.tickStart,
 	}
