@@ -41,6 +41,7 @@ func sseScenarios() []Scenario {
 	return []Scenario{
 		{Name: "sse/parser", Peers: "go-sse, launchdarkly", Run: sseParserScenario},
 		{Name: "sse/server", Peers: strings.Join(ssePeers, ", "), Run: sseServerScenario},
+		{Name: "sse/fanout", Peers: strings.Join(ssePeers, ", "), Run: sseFanoutScenario},
 	}
 }
 
@@ -271,6 +272,10 @@ type sseLoadClient struct {
 }
 
 func dialSSE(addr string, stalled bool) (*sseLoadClient, error) {
+	return dialSSESize(addr, stalled, 16<<10)
+}
+
+func dialSSESize(addr string, stalled bool, bufSize int) (*sseLoadClient, error) {
 	d := net.Dialer{}
 	if stalled {
 		d.Control = func(_, _ string, c syscall.RawConn) error {
@@ -290,18 +295,18 @@ func dialSSE(addr string, stalled bool) (*sseLoadClient, error) {
 		close(c.done)
 		return c, nil
 	}
-	go c.read()
+	go c.read(bufSize)
 	return c, nil
 }
 
-func (c *sseLoadClient) read() {
+func (c *sseLoadClient) read(bufSize int) {
 	defer close(c.done)
-	br := bufio.NewReaderSize(c.conn, 16<<10)
+	br := bufio.NewReaderSize(c.conn, bufSize)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		return
 	}
-	body := bufio.NewReaderSize(resp.Body, 16<<10)
+	body := bufio.NewReaderSize(resp.Body, bufSize)
 	for {
 		line, err := body.ReadSlice('\n')
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
@@ -516,4 +521,113 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 	out["stalled: healthy delivered %"] = 100 * float64(sumCounts(readers)) / float64(sz.stallEvents*len(readers))
 	out["stalled: healthy p99 ms"] = p99(readers)
 	return out, nil
+}
+
+// sseFanoutScenario: one event to many clients (10,000; one load process
+// holds them, within its 20,000 descriptors): the time until the last
+// client has it, from the scheduled send time. Median of 5 events.
+func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
+	clients := 10000
+	if cfg.Short {
+		clients = 50
+	}
+	if v, _ := strconv.Atoi(os.Getenv("STREAMKIT_BENCH_SSE_FANOUT")); v > 0 {
+		clients = v
+	}
+	impls := append([]string{"streamkit"}, ssePeers...)
+	if v := os.Getenv("STREAMKIT_BENCH_SSE_IMPLS"); v != "" {
+		impls = strings.Split(v, ",")
+	}
+	res := map[string]float64{}
+	for _, impl := range impls {
+		v, err := sseFanout(ctx, impl, clients)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", impl, err)
+		}
+		res[impl] = v
+		fmt.Fprintf(os.Stderr, "bench: sse/fanout %s: last delivery %.1f ms\n", impl, v)
+	}
+	var rows []Row
+	for _, peer := range ssePeers {
+		if _, ok := res[peer]; !ok {
+			continue
+		}
+		rows = append(rows, Row{Scenario: "sse/fanout", Metric: fmt.Sprintf("one event to C=%d: last delivery ms", clients),
+			Goal: Lower, Ours: res["streamkit"], Peer: peer, PeerVal: res[peer]})
+	}
+	return rows, nil
+}
+
+func sseFanout(ctx context.Context, impl string, n int) (float64, error) {
+	p, err := startSSEServer(impl)
+	if err != nil {
+		return 0, err
+	}
+	defer p.stop()
+	clients := make([]*sseLoadClient, 0, n)
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+	for range n {
+		c, err := dialSSESize(p.addr, false, 4096)
+		if err != nil {
+			return 0, err
+		}
+		clients = append(clients, c)
+	}
+	for i := 0; ; i++ {
+		if err := p.publish(1, 64, 0); err != nil {
+			return 0, err
+		}
+		if _, ok := waitCount(ctx, clients, 1, 500*time.Millisecond); ok {
+			break
+		}
+		if i > 120 {
+			return 0, fmt.Errorf("clients did not all receive the first event (%d/%d)", sumCounts(clients), n)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	var spans []float64
+	for range 5 {
+		target := make([]int64, len(clients))
+		for i, c := range clients {
+			c.mu.Lock()
+			c.lat = c.lat[:0]
+			c.mu.Unlock()
+			c.record.Store(true)
+			target[i] = c.count.Load() + 1
+		}
+		if err := p.publish(1, 64, 0); err != nil {
+			return 0, err
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			done := true
+			for i, c := range clients {
+				if c.count.Load() < target[i] {
+					done = false
+					break
+				}
+			}
+			if done {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		var worst time.Duration
+		for _, c := range clients {
+			c.record.Store(false)
+			c.mu.Lock()
+			for _, l := range c.lat {
+				worst = max(worst, l)
+			}
+			c.mu.Unlock()
+		}
+		spans = append(spans, float64(worst)/1e6)
+		time.Sleep(200 * time.Millisecond)
+	}
+	slices.Sort(spans)
+	return spans[len(spans)/2], nil
 }
