@@ -81,13 +81,18 @@
 //
 // # Disconnects and slow clients
 //
-// A client that disconnects cancels the request's context; every Send on a
-// dead stream fails with [ErrStreamClosed], so a producer blocked in Send is
-// always released. Each write has a deadline ([Options].WriteTimeout, 30 s):
-// a client that stops reading is disconnected, never buffered for. Without a
-// store a disconnect also cancels the MCP handler (nothing it sends could be
-// delivered later); with a store it does not, under revisions before
-// 2026-07-28, and its messages wait in the store for a resume.
+// In the core, a client that disconnects cancels the request's context;
+// every Send on a dead stream fails with [ErrStreamClosed], so a producer
+// blocked in Send is always released. Each write has a deadline
+// ([Options].WriteTimeout, 30 s): a client that stops reading is
+// disconnected, never buffered for.
+//
+// In the MCP layer the revision decides. Under 2026-07-28 (and for requests
+// without a session) closing the stream cancels the handler. Before it, a
+// disconnect is not a cancellation: the handler's sends fail with
+// ErrStreamClosed (or, with a store, wait in the store for a resume) and its
+// context ends with the session; [ServerOptions].CancelOnDisconnect opts
+// into cancelling.
 //
 // # Memory
 //

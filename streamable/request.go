@@ -2,6 +2,7 @@ package streamable
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 
@@ -70,10 +71,16 @@ func (b *bufferOut) send(_ context.Context, m *Message) error {
 }
 func (b *bufferOut) closeStream() bool { return false }
 
-// directOut writes to the live stream.
-type directOut struct{ w *sseWriter }
+// directOut writes to the live stream of the connection conn.
+type directOut struct {
+	w    *sseWriter
+	conn context.Context // the HTTP request's: done once the client left
+}
 
 func (d *directOut) send(ctx context.Context, m *Message) error {
+	if err := d.conn.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrStreamClosed, err)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -68,8 +68,10 @@ const (
 // HandleFunc answers one JSON-RPC request. It returns the result (a
 // json.RawMessage or anything encoding/json encodes; nil means {}) or an
 // error: a *Error is sent as is, any other error as -32603 with its text.
-// ctx is cancelled when the session ends or the server closes, and when
-// the client disconnects from a stream that cannot be resumed.
+// ctx is cancelled when the session ends or the server closes; when the
+// client disconnects, only under 2026-07-28, for requests without a
+// session, or with ServerOptions.CancelOnDisconnect (before 2026-07-28 a
+// disconnect is not a cancellation: clients send notifications/cancelled).
 type HandleFunc func(ctx context.Context, req *Request) (any, error)
 
 // ServerOptions configure a Server. Handle is required.
@@ -99,6 +101,11 @@ type ServerOptions struct {
 	DisableGET bool
 	// DisableDELETE answers DELETE with 405 (sessions end by TTL only).
 	DisableDELETE bool
+	// CancelOnDisconnect also cancels a session's handler when its client
+	// disconnects under revisions before 2026-07-28 (where the spec says a
+	// disconnect is not a cancellation). It does not apply to resumable
+	// streams, whose handlers deliver to the store.
+	CancelOnDisconnect bool
 	// Store makes streams resumable: POST and GET streams are logged, event
 	// IDs are "<stream>_<store id>", and GET with Last-Event-ID replays one
 	// stream. With a store, a request keeps running when its client
@@ -527,12 +534,8 @@ func (s *Server) serveSessionStart(w http.ResponseWriter, r *http.Request, m *Me
 
 // serveRequests answers one or more requests (several only in a batch).
 func (s *Server) serveRequests(w http.ResponseWriter, r *http.Request, ss *Session, version string, reqs []*Message, batch bool) {
-	base := s.ctx
-	if ss != nil {
-		base = ss.ctx
-	}
 	if s.opts.Response == ResponseJSON {
-		ctx, cancel := mergeCancel(r.Context(), base)
+		ctx, cancel := s.handlerCtx(r, ss, version)
 		defer cancel()
 		resps := make([]*Message, len(reqs))
 		for i, m := range reqs {
@@ -551,24 +554,42 @@ func (s *Server) serveRequests(w http.ResponseWriter, r *http.Request, ss *Sessi
 		s.serveResumable(w, r, ss, version, reqs)
 		return
 	}
-	// Direct stream: the handler runs on this goroutine; a disconnect
-	// cancels it, since nothing it sends could be delivered later.
-	ctx, cancel := mergeCancel(r.Context(), base)
+	// Direct stream: the handler runs on this goroutine and writes to the
+	// connection; once the client left, its sends fail, and (see
+	// handlerCtx) its context ends only where the revision says so.
+	ctx, cancel := s.handlerCtx(r, ss, version)
 	defer cancel()
 	sw := startSSE(w, nil, s.streamO.keepAlive(), s.streamO.writeTimeout())
-	stop := closeOnDone(ctx, sw)
+	stop := closeOnDone(r.Context(), sw)
 	defer func() {
 		stop()
 		sw.close()
 	}()
-	out := &directOut{w: sw}
+	out := &directOut{w: sw, conn: r.Context()}
+	logged := false
 	for _, m := range reqs {
 		resp := s.call(ctx, &Request{Message: m, Session: ss, HTTP: r, Version: version, out: out})
-		if err := writeMessage(sw, resp, ""); err != nil {
+		if err := writeMessage(sw, resp, ""); err != nil && !logged {
 			s.logWrite(err)
-			return
+			logged = true
 		}
 	}
+}
+
+// handlerCtx is the context a handler runs under. It ends when the session
+// ends or the server closes. Under revisions before 2026-07-28 a
+// disconnect is not a cancellation (clients cancel with a notification),
+// so the client leaving ends it only under 2026-07-28, for requests
+// without a session, or with CancelOnDisconnect.
+func (s *Server) handlerCtx(r *http.Request, ss *Session, version string) (context.Context, context.CancelFunc) {
+	base, parent := s.ctx, r.Context()
+	if ss != nil {
+		base = ss.ctx
+		if !DisconnectCancels(version) && !s.opts.CancelOnDisconnect {
+			parent = context.WithoutCancel(parent)
+		}
+	}
+	return mergeCancel(parent, base)
 }
 
 func (s *Server) logWrite(err error) {

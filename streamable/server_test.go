@@ -340,20 +340,56 @@ func TestKeepAlive(t *testing.T) {
 	assert.True(t, seen, "a keepalive comment arrives on an idle stream")
 }
 
-// A client that aborts mid-stream cancels a non-resumable handler, and
-// nothing leaks (goleak checks at the end of the package).
-func TestClientAbortCancelsDirectStream(t *testing.T) {
-	f := newFixture(t, ServerOptions{})
-	sid := f.initialize(Rev20250618)
-	ctx, cancel := context.WithCancel(context.Background())
-	resp := f.do(ctx, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "block", `{}`))
-	p := parser.New(resp.Body, parser.Options{})
-	ev, err := p.Next()
-	require.NoError(t, err)
-	assert.Contains(t, ev.Data, "progress")
-	cancel()
-	resp.Body.Close()
-	assert.Eventually(t, func() bool { return f.h.cancelled.Load() == 1 }, 10*time.Second, 5*time.Millisecond)
+// A client that aborts mid-stream: under 2025-06-18 a disconnect is not a
+// cancellation, so the handler goes on and its later sends fail; with
+// CancelOnDisconnect it is cancelled. Nothing leaks either way (goleak
+// checks at the end of the package).
+func TestClientAbortDirectStream(t *testing.T) {
+	for _, cancelOn := range []bool{false, true} {
+		result := make(chan error, 1) // the handler's outcome
+		f := newFixture(t, ServerOptions{CancelOnDisconnect: cancelOn, Handle: func(ctx context.Context, r *Request) (any, error) {
+			if r.Method == "initialize" {
+				return map[string]string{"protocolVersion": Rev20250618}, nil
+			}
+			if err := r.Notify(ctx, "progress", nil); err != nil {
+				return nil, err
+			}
+			<-r.HTTP.Context().Done() // the server saw the client leave
+			if cancelOn {
+				select {
+				case <-ctx.Done():
+					result <- ctx.Err()
+				case <-time.After(10 * time.Second):
+					result <- errors.New("not cancelled")
+				}
+				return nil, ctx.Err()
+			}
+			if ctx.Err() != nil {
+				result <- errors.New("a disconnect cancelled the handler under 2025-06-18")
+				return nil, ctx.Err()
+			}
+			result <- r.Notify(ctx, "progress", nil)
+			return struct{}{}, nil
+		}})
+		sid := f.initialize(Rev20250618)
+		ctx, cancel := context.WithCancel(context.Background())
+		resp := f.do(ctx, http.MethodPost, hdr{HeaderSessionID: sid}, req(2, "work", ""))
+		ev, err := parser.New(resp.Body, parser.Options{}).Next()
+		require.NoError(t, err)
+		assert.Contains(t, ev.Data, "progress")
+		cancel()
+		resp.Body.Close()
+		select {
+		case err := <-result:
+			if cancelOn {
+				assert.ErrorIs(t, err, context.Canceled, "CancelOnDisconnect cancels the handler")
+			} else {
+				assert.ErrorIs(t, err, ErrStreamClosed, "the handler goes on; its sends fail")
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the handler never noticed the disconnect")
+		}
+	}
 }
 
 func TestGETStream(t *testing.T) {
