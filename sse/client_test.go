@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -86,11 +87,11 @@ func sseHeaders(w http.ResponseWriter) {
 
 func TestClientReconnectsWithLastEventIDAndRetry(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
+		var n atomic.Int32
 		c, tr := clientFor(func(w http.ResponseWriter, r *http.Request) {
-			n++
+			k := n.Add(1)
 			sseHeaders(w)
-			switch n {
+			switch k {
 			case 1:
 				io.WriteString(w, "retry: 500\nid: 1\ndata: a\n\nid: 2\ndata: cut off")
 			case 2:
@@ -174,10 +175,10 @@ func TestClientContentTypeWithParams(t *testing.T) {
 
 func TestClientRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
+		var n atomic.Int32
 		c, tr := clientFor(func(w http.ResponseWriter, r *http.Request) {
-			n++
-			switch n {
+			k := n.Add(1)
+			switch k {
 			case 1:
 				w.Header().Set("Retry-After", "7")
 				w.WriteHeader(http.StatusServiceUnavailable)
@@ -200,15 +201,15 @@ func TestClientRetryAfter(t *testing.T) {
 
 func TestClientBackoffCappedAndResetOnlyWhenHealthy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
+		var n atomic.Int32
 		c, _ := clientFor(func(w http.ResponseWriter, r *http.Request) {
-			n++
+			k := n.Add(1)
 			switch {
-			case n <= 12:
+			case k <= 12:
 				w.WriteHeader(http.StatusBadGateway)
-			case n <= 15:
+			case k <= 15:
 				sseHeaders(w) // accepts, then drops at once: not healthy
-			case n == 16:
+			case k == 16:
 				sseHeaders(w) // healthy: up for 40 s
 				time.Sleep(40 * time.Second)
 			default:
@@ -237,10 +238,10 @@ func TestClientBackoffCappedAndResetOnlyWhenHealthy(t *testing.T) {
 
 func TestClientReadIdleTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
+		var n atomic.Int32
 		c, tr := clientFor(func(w http.ResponseWriter, r *http.Request) {
-			n++
-			if n > 1 {
+			k := n.Add(1)
+			if k > 1 {
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
@@ -320,10 +321,10 @@ func TestClientMaxRetriesAndCancel(t *testing.T) {
 
 func TestClientDoesNotSendUnsendableID(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
+		var n atomic.Int32
 		c, tr := clientFor(func(w http.ResponseWriter, r *http.Request) {
-			n++
-			if n > 1 {
+			k := n.Add(1)
+			if k > 1 {
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
@@ -376,10 +377,10 @@ func TestClientAgainstServer(t *testing.T) {
 
 func TestClientIdleTimeoutCoversHeaders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := 0
+		var n atomic.Int32
 		c, tr := clientFor(func(w http.ResponseWriter, r *http.Request) {
-			n++
-			if n == 1 {
+			k := n.Add(1)
+			if k == 1 {
 				<-r.Context().Done() // accepts, never answers
 				return
 			}
