@@ -65,9 +65,10 @@
 // # Memory and slow clients
 //
 // Every connection's queue is bounded by Options.MaxQueueEvents (1024)
-// and Options.MaxQueueBytes (1 MiB), and every write+flush by
-// Options.WriteTimeout (10 s), set per write through
-// http.ResponseController, so http.Server.WriteTimeout can stay 0. A
+// and Options.MaxQueueBytes (1 MiB), and every write+flush by a deadline
+// set through http.ResponseController: each write starts with between half
+// of Options.WriteTimeout (10 s) and all of it left, so
+// http.Server.WriteTimeout can stay 0. A
 // client over either bound is evicted at once (ErrSlowClient; its queued
 // bytes are freed and its blocked write is aborted); it can reconnect and
 // resume with Last-Event-ID. Other clients never wait for it. Replay is

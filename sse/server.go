@@ -78,8 +78,10 @@ type Options struct {
 	// ShutdownRetry is the "retry:" hint sent as the last bytes of every
 	// stream on Shutdown or CloseAll. 0 means DefaultShutdownRetry.
 	ShutdownRetry time.Duration
-	// WriteTimeout bounds each write+flush to a client (set through
-	// http.ResponseController). 0 means DefaultWriteTimeout.
+	// WriteTimeout bounds each write+flush to a client, through a deadline
+	// set with http.ResponseController: a write starts with between
+	// WriteTimeout/2 and WriteTimeout left (the deadline is re-armed when
+	// half is used). 0 means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// MaxQueueEvents and MaxQueueBytes bound what waits to be written to one
 	// connection. A connection over either bound is evicted (ErrSlowClient).
