@@ -56,8 +56,9 @@ func (b *Broker) read(ctx context.Context, c *category, cur *cursor, limit int) 
 		// Position after the newest event now held: appends happen under
 		// c.mu, so nothing falls between this read and the registration
 		// that follows it. Events of this millisecond are all read to find
-		// the newest; there are few.
-		evs, err = b.store.ReadSince(ctx, c.name, time.UnixMilli(max(cur.sinceMs, 0)), math.MaxInt)
+		// the newest; there are few (a store may bound what one read
+		// returns, so the limit is large but finite).
+		evs, err = b.store.ReadSince(ctx, c.name, time.UnixMilli(max(cur.sinceMs, 0)), 1<<16)
 		if err != nil && !errors.Is(err, eventstore.ErrGap) {
 			return nil, false, err
 		}
@@ -146,16 +147,10 @@ func (p *poll) collect(ctx context.Context, register bool) error {
 		if n > 0 {
 			var evs []eventstore.Event
 			var lost bool
-			save := p.curs[i]
 			evs, lost, err = p.b.read(ctx, c, &p.curs[i], n)
 			p.lost = p.lost || lost
 			for j := range evs {
 				p.out = append(p.out, pollOut{int64(evs[j].ID.Ms), c.encoded(&evs[j], &p.b.encodes)})
-			}
-			if multi && !p.b.opts.DeleteAfterRead && len(evs) > 0 {
-				// The answer is cut across categories (see cut) and sent
-				// at once; the cursors are not used again.
-				p.curs[i] = save
 			}
 		}
 		c.mu.Unlock()
