@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"runtime"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -102,12 +103,6 @@ func compareBest(cfg Config, scenario string, ours func(b *testing.B), peers map
 	return best
 }
 
-// Sinks keep the compiler from discarding benchmarked work.
-var (
-	sinkBytes []byte
-	sinkAny   any
-)
-
 func codecScenarios() []Scenario {
 	return []Scenario{
 		{Name: "codec/json-encode", Peers: "encoding/json", Run: benchJSONEncode},
@@ -135,7 +130,7 @@ func benchJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		},
 		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
@@ -144,7 +139,7 @@ func benchJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		}}), nil
 }
@@ -158,7 +153,7 @@ func benchJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = v
+				runtime.KeepAlive(v)
 			}
 		},
 		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
@@ -167,7 +162,7 @@ func benchJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err := json.Unmarshal(codecEventJSON, &v); err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = v
+				runtime.KeepAlive(v)
 			}
 		}}), nil
 }
@@ -181,7 +176,7 @@ func benchJSONDecodeNumber(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = v
+				runtime.KeepAlive(v)
 			}
 		},
 		// What a caller writes to get json.Number: a Decoder over the bytes.
@@ -193,7 +188,7 @@ func benchJSONDecodeNumber(_ context.Context, cfg Config) ([]Row, error) {
 				if err := dec.Decode(&v); err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = v
+				runtime.KeepAlive(v)
 			}
 		}}), nil
 }
@@ -211,7 +206,7 @@ func benchTypedJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		},
 		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
@@ -220,7 +215,7 @@ func benchTypedJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		}}), nil
 }
@@ -234,7 +229,7 @@ func benchTypedJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = v
+				runtime.KeepAlive(v)
 			}
 		},
 		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
@@ -243,7 +238,7 @@ func benchTypedJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err := json.Unmarshal(codecEventJSON, v); err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = v
+				runtime.KeepAlive(v)
 			}
 		}}), nil
 }
@@ -258,7 +253,7 @@ func benchProtoEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		},
 		map[string]func(b *testing.B){"proto": func(b *testing.B) {
@@ -267,7 +262,7 @@ func benchProtoEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		}}), nil
 }
@@ -285,7 +280,7 @@ func benchProtoDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = m
+				runtime.KeepAlive(m)
 			}
 		},
 		map[string]func(b *testing.B){"proto": func(b *testing.B) {
@@ -294,7 +289,7 @@ func benchProtoDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err := proto.Unmarshal(data, m); err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = m
+				runtime.KeepAlive(m)
 			}
 		}}), nil
 }
@@ -309,7 +304,7 @@ func benchProtoJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		},
 		map[string]func(b *testing.B){"protojson": func(b *testing.B) {
@@ -318,7 +313,7 @@ func benchProtoJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkBytes = out
+				runtime.KeepAlive(out)
 			}
 		}}), nil
 }
@@ -336,7 +331,7 @@ func benchProtoJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = m
+				runtime.KeepAlive(m)
 			}
 		},
 		map[string]func(b *testing.B){"protojson": func(b *testing.B) {
@@ -345,7 +340,7 @@ func benchProtoJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 				if err := protojson.Unmarshal(data, m); err != nil {
 					b.Fatal(err)
 				}
-				sinkAny = m
+				runtime.KeepAlive(m)
 			}
 		}}), nil
 }
