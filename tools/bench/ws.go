@@ -92,13 +92,26 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 			best(fmt.Sprintf("idle KB/conn (%d conns)", sz.idle), impl, kb, false)
 		}
 	}
-	if want("broadcast") {
-		for _, n := range sz.bcast {
-			for range sz.rounds {
-				for _, impl := range impls { // interleaved, so drift in load hits all alike
-					rate, p99, cpu, dropped, err := wsBroadcast(ctx, impl, n, sz.bcastMsgs, 128)
+	// Broadcast and echo share one server process per implementation and
+	// round (memory does not matter there; a process start costs ~1 s under
+	// the race detector).
+	for range sz.rounds {
+		if !want("broadcast") && !want("echo") {
+			break
+		}
+		for _, impl := range impls { // interleaved, so drift in load hits all alike
+			p, err := startWSServer(impl)
+			if err != nil {
+				return nil, err
+			}
+			err = func() error {
+				for _, n := range sz.bcast {
+					if !want("broadcast") {
+						break
+					}
+					rate, p99, cpu, dropped, err := wsBroadcast(ctx, p, n, sz.bcastMsgs, 128)
 					if err != nil {
-						return nil, fmt.Errorf("%s broadcast %d: %w", impl, n, err)
+						return fmt.Errorf("%s broadcast %d: %w", impl, n, err)
 					}
 					prefix := fmt.Sprintf("broadcast %dx128B to %d: ", sz.bcastMsgs, n)
 					best(prefix+"deliveries/s", impl, rate, true)
@@ -108,27 +121,29 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 					add(prefix + "dropped")
 					set(prefix+"dropped", impl, max(results[prefix+"dropped"][impl], float64(dropped)))
 				}
-			}
-		}
-	}
-	if want("echo") {
-		for _, e := range []struct {
-			size, idle int
-		}{{64, 0}, {4096, 0}, {64, sz.echoIdle}} {
-			label := fmt.Sprintf("echo %dB", e.size)
-			if e.idle > 0 {
-				label += fmt.Sprintf(" (+%d idle)", e.idle)
-			}
-			for range sz.rounds {
-				for _, impl := range impls {
-					p50, p99, cpu, err := wsEcho(ctx, impl, e.size, sz.echoN, e.idle)
+				for _, e := range []struct {
+					size, idle int
+				}{{64, 0}, {4096, 0}, {64, sz.echoIdle}} {
+					if !want("echo") {
+						break
+					}
+					label := fmt.Sprintf("echo %dB", e.size)
+					if e.idle > 0 {
+						label += fmt.Sprintf(" (+%d idle)", e.idle)
+					}
+					p50, p99, cpu, err := wsEcho(ctx, p, e.size, sz.echoN, e.idle)
 					if err != nil {
-						return nil, fmt.Errorf("%s echo %d: %w", impl, e.size, err)
+						return fmt.Errorf("%s echo %d: %w", impl, e.size, err)
 					}
 					best(label+" p50 µs", impl, p50, false)
 					best(label+" p99 µs", impl, p99, false)
 					best(label+" server CPU µs/msg", impl, cpu, false)
 				}
+				return nil
+			}()
+			p.stop()
+			if err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -204,9 +219,15 @@ func (p *wsProc) stop() {
 	}
 }
 
-func (p *wsProc) stats() (wsStats, error) {
+// stats reads the server's counters; memory ones only with gc (it forces a
+// collection and returns freed memory to the OS first, which is slow).
+func (p *wsProc) stats(gc ...bool) (wsStats, error) {
 	var s wsStats
-	resp, err := http.Get("http://" + p.addr + "/stats")
+	q := ""
+	if len(gc) > 0 && gc[0] {
+		q = "?gc=1"
+	}
+	resp, err := http.Get("http://" + p.addr + "/stats" + q)
 	if err != nil {
 		return s, err
 	}
@@ -276,7 +297,7 @@ func wsIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 		return 0, err
 	}
 	defer p.stop()
-	before, err := p.stats()
+	before, err := p.stats(true)
 	if err != nil {
 		return 0, err
 	}
@@ -289,7 +310,7 @@ func wsIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 		return 0, err
 	}
 	time.Sleep(settle)
-	after, err := p.stats()
+	after, err := p.stats(true)
 	if err != nil {
 		return 0, err
 	}
@@ -304,12 +325,9 @@ func wsIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 // wsBroadcast has the server send msgs messages of size bytes to n clients
 // and measures deliveries/s (first send to last delivery), the p99 of the
 // per-delivery latency in ms, and how many deliveries never arrived.
-func wsBroadcast(ctx context.Context, impl string, n, msgs, size int) (rate, p99, cpu float64, dropped int, err error) {
-	p, err := startWSServer(impl)
-	if err != nil {
-		return 0, 0, 0, 0, err
-	}
-	defer p.stop()
+func wsBroadcast(ctx context.Context, p *wsProc, n, msgs, size int) (rate, p99, cpu float64, dropped int, err error) {
+	// Leave the server empty for the next measurement on it.
+	defer func() { _ = p.waitConns(0) }()
 	total := n * msgs
 	var got atomic.Int64
 	lat := make([][]int64, n) // per client, so no lock is needed
@@ -372,12 +390,8 @@ func wsBroadcast(ctx context.Context, impl string, n, msgs, size int) (rate, p99
 
 // wsEcho measures sequential round trips of size bytes with idle other
 // connections open.
-func wsEcho(ctx context.Context, impl string, size, n, idle int) (p50, p99, cpu float64, err error) {
-	p, err := startWSServer(impl)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer p.stop()
+func wsEcho(ctx context.Context, p *wsProc, size, n, idle int) (p50, p99, cpu float64, err error) {
+	defer func() { _ = p.waitConns(0) }()
 	if idle > 0 {
 		cs, err := dialMany(ctx, p.addr, idle, nil)
 		if err != nil {

@@ -65,11 +65,13 @@ func wsServe(impl string) int {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
-	mux.HandleFunc("/stats", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		cpu := cpuTime() // before the forced GC below
-		debug.FreeOSMemory()
 		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
+		if r.URL.Query().Has("gc") { // memory figures are wanted: settle them first
+			debug.FreeOSMemory()
+			runtime.ReadMemStats(&ms)
+		}
 		_ = json.NewEncoder(w).Encode(wsStats{RSS: rss(), Heap: ms.HeapInuse, Stack: ms.StackInuse,
 			Goroutines: runtime.NumGoroutine(), Conns: h.Count(), CPU: cpu})
 	})
