@@ -312,7 +312,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestInterrupted(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var out, errb syncBuffer
 	code := Main(ctx, []string{"sse", "http://127.0.0.1:1/never"}, strings.NewReader(""), &out, &errb)
