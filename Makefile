@@ -86,7 +86,9 @@ bench:
 # The demo server: a real page on 127.0.0.1:8080 (DEMO_FLAGS="-addr :9000 -store file:/tmp/sk").
 .PHONY: demo
 demo:
-	go -C tools run ./cmd/streamkit-demo $(DEMO_FLAGS)
+	@mkdir -p $(ROOT)/bin
+	go -C tools build -o $(ROOT)/bin/streamkit-demo ./cmd/streamkit-demo
+	@exec $(ROOT)/bin/streamkit-demo $(DEMO_FLAGS)
 
 # Releases: every module is versioned on its own and tagged <dir>/vX.Y.Z.
 RELEASE := GOWORK=off go -C tools run ./cmd/streamkit-release
