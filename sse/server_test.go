@@ -552,3 +552,33 @@ func TestCoalescedWrites(t *testing.T) {
 		require.NoError(t, s.Shutdown(context.Background()))
 	})
 }
+
+// TestShutdownBoundedWithStalledClient: a client that stopped reading
+// cannot hold Shutdown beyond its context: the blocked write is aborted.
+func TestShutdownBoundedWithStalledClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var cause error
+		s := NewServer(Options{WriteTimeout: time.Hour, OnDisconnect: func(c *Conn, err error) { cause = err }})
+		w := newFakeWriter()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		done := make(chan struct{})
+		go func() { defer close(done); s.ServeHTTP(w, r) }()
+		synctest.Wait()
+		w.mu.Lock()
+		w.block = make(chan struct{})
+		w.mu.Unlock()
+		publish(t, s, DefaultTopic, Event{Data: []byte("stuck")})
+		synctest.Wait()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := s.Shutdown(ctx)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Equal(t, 2*time.Second, time.Since(start))
+		<-done
+		assert.Equal(t, 2*time.Second, time.Since(start), "the handler ended when Shutdown gave up, not after the hour-long write deadline")
+		assert.ErrorIs(t, cause, ErrServerClosed)
+		assert.Equal(t, 0, s.Count())
+	})
+}
