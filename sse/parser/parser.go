@@ -96,6 +96,8 @@ type Parser struct {
 	err      error // sticky error
 
 	data      []byte
+	borrow    []byte // the first data line, still in buf (see field)
+	borrowed  bool
 	hasData   bool
 	typ       []byte
 	idBuf     []byte
@@ -192,10 +194,18 @@ func (p *Parser) field(line []byte) error {
 		if p.eventSize > p.maxEvent {
 			return p.tooLarge()
 		}
-		if p.hasData {
+		switch {
+		case !p.hasData:
+			// The first data line stays in the read buffer until a second
+			// one arrives or the buffer moves (fill): most events have one.
+			p.borrow, p.borrowed = value, true
+		case p.borrowed:
+			p.materialize()
+			fallthrough
+		default:
 			p.data = append(p.data, '\n')
+			p.data = append(p.data, value...)
 		}
-		p.data = append(p.data, value...)
 		p.hasData = true
 	case "event":
 		p.eventSize += len(value) - len(p.typ)
@@ -237,7 +247,16 @@ func (p *Parser) field(line []byte) error {
 	return nil
 }
 
+// materialize copies a borrowed first data line out of the read buffer.
+func (p *Parser) materialize() {
+	if p.borrowed {
+		p.data = append(p.data[:0], p.borrow...)
+		p.borrow, p.borrowed = nil, false
+	}
+}
+
 func (p *Parser) resetEvent() {
+	p.borrow, p.borrowed = nil, false
 	p.data = p.data[:0]
 	if cap(p.data) > 64<<10 {
 		p.data = nil
@@ -257,6 +276,10 @@ func (p *Parser) dispatch() (Event, bool) {
 }
 
 func (p *Parser) build() (Event, bool) {
+	data := p.data
+	if p.borrowed {
+		data = p.borrow
+	}
 	newID := p.idSet && string(p.idBuf) != p.lastID
 	if !p.hasData {
 		if newID {
@@ -266,19 +289,20 @@ func (p *Parser) build() (Event, bool) {
 	}
 	typ := p.typ
 	newType := len(typ) > 0 && string(typ) != p.lastType
-	if newID && len(p.data) == 0 && !newType {
+	if newID && len(data) == 0 && !newType {
 		p.lastID = validString(p.idBuf)
 		return Event{Type: p.eventType(), ID: p.lastID}, true
 	}
 	// Fast path: valid UTF-8 everywhere, one string for data+id+type.
-	if !utf8.Valid(p.data) || (newID && !utf8.Valid(p.idBuf)) || (newType && !utf8.Valid(typ)) {
+	if !utf8.Valid(data) || (newID && !utf8.Valid(p.idBuf)) || (newType && !utf8.Valid(typ)) {
+		p.materialize()
 		return p.dispatchSlow(newID, newType), true
 	}
 	if !newID && !newType {
-		return Event{Data: string(p.data), ID: p.lastID, Type: p.eventType()}, true
+		return Event{Data: string(data), ID: p.lastID, Type: p.eventType()}, true
 	}
 	s := p.scratch[:0]
-	s = append(s, p.data...)
+	s = append(s, data...)
 	n := len(s)
 	if newID {
 		s = append(s, p.idBuf...)
@@ -371,7 +395,7 @@ func (p *Parser) readLine() ([]byte, error) {
 		if p.rerr != nil {
 			return nil, p.rerr
 		}
-		if p.end-p.start >= maxLine {
+		if p.end-p.start > maxLine { // a line of exactly maxLine may still end
 			return nil, p.tooLarge()
 		}
 		if err := p.fill(maxLine); err != nil {
@@ -400,6 +424,7 @@ func (p *Parser) find(c byte, pos, scanned *int) int {
 // fill compacts the buffer, grows it if it is full (up to maxLine), and
 // reads once.
 func (p *Parser) fill(maxLine int) error {
+	p.materialize() // the buffer is about to move
 	if p.start > 0 {
 		n := copy(p.buf, p.buf[p.start:p.end])
 		s := p.start
