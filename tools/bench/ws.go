@@ -92,24 +92,43 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 			best(fmt.Sprintf("idle KB/conn (%d conns)", sz.idle), impl, kb, false)
 		}
 	}
-	// Broadcast and echo share one server process per implementation and
-	// round (memory does not matter there; a process start costs ~1 s under
-	// the race detector).
+	// Each broadcast and echo measurement gets a fresh server process, so
+	// one's garbage does not land in the next; with -short they share one
+	// per implementation (a process start costs ~1 s under the race
+	// detector, and -short numbers are not results).
 	for range sz.rounds {
 		if !want("broadcast") && !want("echo") {
 			break
 		}
 		for _, impl := range impls { // interleaved, so drift in load hits all alike
-			p, err := startWSServer(impl)
-			if err != nil {
-				return nil, err
+			var shared *wsProc
+			server := func() (*wsProc, func(), error) {
+				if !cfg.Short {
+					p, err := startWSServer(impl)
+					if err != nil {
+						return nil, nil, err
+					}
+					return p, p.stop, nil
+				}
+				if shared == nil {
+					var err error
+					if shared, err = startWSServer(impl); err != nil {
+						return nil, nil, err
+					}
+				}
+				return shared, func() {}, nil
 			}
-			err = func() error {
+			err := func() error {
 				for _, n := range sz.bcast {
 					if !want("broadcast") {
 						break
 					}
+					p, done, err := server()
+					if err != nil {
+						return err
+					}
 					rate, p99, cpu, dropped, err := wsBroadcast(ctx, p, n, sz.bcastMsgs, 128)
+					done()
 					if err != nil {
 						return fmt.Errorf("%s broadcast %d: %w", impl, n, err)
 					}
@@ -131,7 +150,12 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 					if e.idle > 0 {
 						label += fmt.Sprintf(" (+%d idle)", e.idle)
 					}
+					p, done, err := server()
+					if err != nil {
+						return err
+					}
 					p50, p99, cpu, err := wsEcho(ctx, p, e.size, sz.echoN, e.idle)
+					done()
 					if err != nil {
 						return fmt.Errorf("%s echo %d: %w", impl, e.size, err)
 					}
@@ -141,7 +165,9 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 				}
 				return nil
 			}()
-			p.stop()
+			if shared != nil {
+				shared.stop()
+			}
 			if err != nil {
 				return nil, err
 			}
