@@ -13,7 +13,9 @@
 //     optional reconnection (capped, jittered backoff) and HTTP(S) proxies.
 //   - Hub: rooms and broadcasts (all, room, filter, except one), send by ID.
 //
-// The examples are the quickest way in.
+// The examples are the quickest way in. A Server works behind middleware
+// that wraps the http.ResponseWriter as long as the wrapper implements
+// Hijack or Unwrap (the upgrade goes through http.ResponseController).
 //
 // # Lifecycle
 //

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/streamkit-dev/streamkit/codec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -515,4 +517,27 @@ func TestConnContextAndErr(t *testing.T) {
 	<-sc.Done()
 	assert.Error(t, ctx.Err())
 	assert.Equal(t, CloseNormal, CloseStatus(sc.Err()))
+}
+
+// unwrapOnly is middleware's ResponseWriter wrapper with Unwrap but no Hijack.
+type unwrapOnly struct{ http.ResponseWriter }
+
+func (w unwrapOnly) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func TestBehindMiddleware(t *testing.T) {
+	rec := newRecorder()
+	rec.onMsg = echo
+	s := NewServer[any, any](HandlerFunc[any, any](oneSession(rec)), codec.JSONCodec{}, nil)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.ServeHTTP(unwrapOnly{w}, r)
+	}))
+	defer hs.Close()
+	defer s.Shutdown(context.Background())
+	c := rawDial(t, wsURL(hs), nil)
+	require.NoError(t, c.WriteMessage(websocket.TextMessage, []byte(`"hi"`)))
+	_, data, err := c.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, `"hi"`, string(data))
+	_ = c.Close()
+	rec.waitClosed(t, 2*time.Second)
 }
