@@ -337,3 +337,15 @@ func TestTimeoutNeverSkipsAnEvent(t *testing.T) {
 		assert.Equal(t, want, got[i], "client %d", i)
 	}
 }
+
+func TestNoSinceTimeMeansOnlyNewEvents(t *testing.T) {
+	e := newEnv(t, longpoll.Options{})
+	e.publish("c", "old") // possibly in the same millisecond as the poll below
+	done := make(chan answer)
+	go func() { done <- e.poll(q("timeout", "20", "category", "c")) }()
+	require.Eventually(t, func() bool { return e.b.Stats().Waiting == 1 }, 10*time.Second, 5*time.Millisecond)
+	e.publish("c", "new")
+	a := <-done
+	require.Len(t, a.Events, 1)
+	assert.Equal(t, `"new"`, string(a.Events[0].Data))
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -119,4 +120,29 @@ func TestCORSThroughHTTPX(t *testing.T) {
 	assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"))
 	_, err = longpoll.NewBroker(longpoll.Options{CORS: &httpx.CORSOptions{AllowedOrigins: []string{"*"}}})
 	assert.Error(t, err)
+}
+
+func TestWorksOverHTTP2(t *testing.T) {
+	b, err := longpoll.NewBroker(longpoll.Options{})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/sub", b.SubscriptionHandler())
+	mux.Handle("/pub", b.PublishHandler())
+	srv := httptest.NewUnstartedServer(mux)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	defer func() { require.NoError(t, b.Shutdown(t.Context())) }()
+	c := &longpoll.Client{SubscribeURL: srv.URL + "/sub", PublishURL: srv.URL + "/pub", HTTPClient: srv.Client(),
+		PollTimeout: 5 * time.Second, Since: time.Now().Add(-time.Minute)}
+	require.NoError(t, c.Publish(t.Context(), "h2", "over h2"))
+	for ev, err := range c.Events(t.Context(), "h2") {
+		require.NoError(t, err)
+		assert.Equal(t, `"over h2"`, string(ev.Data))
+		break
+	}
+	resp, err := srv.Client().Get(srv.URL + "/sub?timeout=1&category=h2&since_time=1")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 2, resp.ProtoMajor)
 }
