@@ -413,6 +413,9 @@ func (p *Parser) find(c byte, pos, scanned *int) int {
 		return *pos
 	}
 	from := max(p.start, *scanned)
+	if from >= p.end {
+		return -1 // nothing new since the last scan
+	}
 	if k := bytes.IndexByte(p.buf[from:p.end], c); k >= 0 {
 		*pos = from + k
 		return *pos
