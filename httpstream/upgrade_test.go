@@ -146,8 +146,19 @@ func TestDialOverTLS(t *testing.T) {
 
 // connectProxy is a minimal CONNECT proxy that requires Basic credentials.
 func connectProxy(t *testing.T, wantAuth string) (*url.URL, *atomic.Int32) {
+	return connectProxyTLS(t, wantAuth, nil)
+}
+
+// connectProxyTLS is connectProxy spoken over TLS when cfg is not nil (an
+// https proxy).
+func connectProxyTLS(t *testing.T, wantAuth string, cfg *tls.Config) (*url.URL, *atomic.Int32) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	scheme := "http"
+	if cfg != nil {
+		ln = tls.NewListener(ln, cfg)
+		scheme = "https"
+	}
 	var tunnels atomic.Int32
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
@@ -182,7 +193,7 @@ func connectProxy(t *testing.T, wantAuth string) (*url.URL, *atomic.Int32) {
 			})
 		}
 	})
-	return &url.URL{Scheme: "http", Host: ln.Addr().String(), User: url.UserPassword("u", "p")}, &tunnels
+	return &url.URL{Scheme: scheme, Host: ln.Addr().String(), User: url.UserPassword("u", "p")}, &tunnels
 }
 
 func TestDialThroughConnectProxy(t *testing.T) {
@@ -207,4 +218,16 @@ func TestIsUpgradeRequest(t *testing.T) {
 	assert.False(t, IsUpgradeRequest(r))
 	r.Header.Set("Connection", "keep-alive, Upgrade")
 	assert.True(t, IsUpgradeRequest(r))
+}
+
+func TestDialThroughHTTPSProxy(t *testing.T) {
+	srv := upgradeServer(t, true, "p")
+	// The proxy presents the test server's certificate (valid for 127.0.0.1).
+	pu, tunnels := connectProxyTLS(t, "Basic dTpw", srv.TLS)
+	rt := NewRoundTripper(RoundTripperConfig{Proxy: http.ProxyURL(pu), TLSClientConfig: tlsConfigFor(srv), Carrier: CarrierSPDY})
+	c, _, err := rt.Dial(context.Background(), http.MethodPost, srv.URL, nil, "p")
+	require.NoError(t, err)
+	roundTrip(t, c, "TLS inside TLS")
+	c.Close()
+	assert.Equal(t, int32(1), tunnels.Load())
 }
