@@ -135,14 +135,15 @@ type sseSizes struct {
 	stallEvents  int
 	stallRate    int
 	stallSize    int
+	settle       time.Duration // idle settling, and the delivery window after the stalled run
 }
 
 func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	sz := sseSizes{clients: 1000, burst: 2000, pacedRate: 100, pacedDur: 3 * time.Second,
-		stallReaders: 100, stallEvents: 1000, stallRate: 1000, stallSize: 4096}
+		stallReaders: 100, stallEvents: 1000, stallRate: 1000, stallSize: 4096, settle: 10 * time.Second}
 	if cfg.Short {
 		sz = sseSizes{clients: 20, burst: 50, pacedRate: 100, pacedDur: 200 * time.Millisecond,
-			stallReaders: 10, stallEvents: 100, stallRate: 1000, stallSize: 4096}
+			stallReaders: 10, stallEvents: 100, stallRate: 1000, stallSize: 4096, settle: time.Second}
 	}
 	if v, _ := strconv.Atoi(os.Getenv("STREAMKIT_BENCH_SSE_CLIENTS")); v > 0 {
 		sz.clients = v
@@ -415,7 +416,7 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 			return nil, fmt.Errorf("clients did not all receive the first event (%d/%d)", sumCounts(clients), sz.clients)
 		}
 	}
-	time.Sleep(time.Second)
+	time.Sleep(min(sz.settle, time.Second))
 	st, err := p.stats()
 	if err != nil {
 		return nil, err
@@ -475,7 +476,7 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 	if err := p.publish(n, 64, sz.pacedRate); err != nil {
 		return nil, err
 	}
-	time.Sleep(sz.pacedDur + time.Second)
+	time.Sleep(sz.pacedDur + min(sz.settle, time.Second))
 	out["paced p99 ms"] = p99(alive)
 	for _, c := range clients {
 		c.close()
@@ -517,7 +518,7 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 		return nil, err
 	}
 	pubTime := time.Duration(sz.stallEvents) * time.Second / time.Duration(sz.stallRate)
-	waitCount(ctx, readers, int64(sz.stallEvents), pubTime+10*time.Second)
+	waitCount(ctx, readers, int64(sz.stallEvents), pubTime+sz.settle)
 	out["stalled: healthy delivered %"] = 100 * float64(sumCounts(readers)) / float64(sz.stallEvents*len(readers))
 	out["stalled: healthy p99 ms"] = p99(readers)
 	return out, nil
@@ -540,7 +541,7 @@ func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	}
 	res := map[string]float64{}
 	for _, impl := range impls {
-		v, err := sseFanout(ctx, impl, clients)
+		v, err := sseFanout(ctx, impl, clients, cfg.Short)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", impl, err)
 		}
@@ -558,7 +559,11 @@ func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	return rows, nil
 }
 
-func sseFanout(ctx context.Context, impl string, n int) (float64, error) {
+func sseFanout(ctx context.Context, impl string, n int, short bool) (float64, error) {
+	rounds, pause := 5, 200*time.Millisecond
+	if short {
+		rounds, pause = 1, 20*time.Millisecond
+	}
 	p, err := startSSEServer(impl)
 	if err != nil {
 		return 0, err
@@ -581,16 +586,16 @@ func sseFanout(ctx context.Context, impl string, n int) (float64, error) {
 		if err := p.publish(1, 64, 0); err != nil {
 			return 0, err
 		}
-		if _, ok := waitCount(ctx, clients, 1, 500*time.Millisecond); ok {
+		if _, ok := waitCount(ctx, clients, 1, 5*pause); ok {
 			break
 		}
 		if i > 120 {
 			return 0, fmt.Errorf("clients did not all receive the first event (%d/%d)", sumCounts(clients), n)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(2 * pause)
 	var spans []float64
-	for range 5 {
+	for range rounds {
 		target := make([]int64, len(clients))
 		for i, c := range clients {
 			c.mu.Lock()
@@ -626,7 +631,7 @@ func sseFanout(ctx context.Context, impl string, n int) (float64, error) {
 			c.mu.Unlock()
 		}
 		spans = append(spans, float64(worst)/1e6)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(pause)
 	}
 	slices.Sort(spans)
 	return spans[len(spans)/2], nil
