@@ -173,3 +173,45 @@ func ExampleConn_Shutdown() {
 	<-client.CloseChan()
 	// Output: <nil>
 }
+
+// A Dialer is the k8s-shaped way to connect: Dial(protocols...).
+func ExampleNewDialer() {
+	up := httpstream.NewResponseUpgrader(nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := httpstream.Handshake(r, w, []string{"v1.example"}); err == nil {
+			up.UpgradeResponse(w, r, echoStreams)
+		}
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	rt := httpstream.NewRoundTripper(httpstream.RoundTripperConfig{
+		Proxy:   func(*http.Request) (*url.URL, error) { return nil, nil },
+		Carrier: httpstream.CarrierSPDY,
+	})
+	conn, proto, err := httpstream.NewDialer(rt, http.MethodPost, u).Dial("v1.example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	fmt.Println(proto)
+	// Output: v1.example
+}
+
+// Ping measures a round trip; Config.PingPeriod pings in the background and
+// closes a connection whose peer stops answering.
+func ExampleConn_Ping() {
+	nc, sc := net.Pipe()
+	done := make(chan *httpstream.Conn, 1)
+	go func() {
+		server, _ := httpstream.NewServerConnection(sc, httpstream.NoOpNewStreamHandler, nil)
+		done <- server
+	}()
+	client, _ := httpstream.NewClientConnection(nc, &httpstream.Config{PingPeriod: 30 * time.Second})
+	server := <-done
+	defer server.Close()
+	defer client.Close()
+	rtt, err := client.Ping(context.Background())
+	fmt.Println(err == nil, rtt > 0)
+	// Output: true true
+}
