@@ -80,6 +80,9 @@ type Conn struct {
 
 var _ Connection = (*Conn)(nil)
 
+// closeWriteTimeout bounds the RST_STREAM and GOAWAY frames Close sends.
+const closeWriteTimeout = time.Second
+
 // maxCtrlBacklog bounds queued control frames: a peer that sends PINGs and
 // never reads our answers is dropped.
 const maxCtrlBacklog = 1 << 20
@@ -178,12 +181,16 @@ func (c *Conn) write(b []byte) error {
 }
 
 func (c *Conn) writeLocked(bufs ...[]byte) error {
+	return c.writeLockedWithin(c.cfg.WriteTimeout, bufs...)
+}
+
+func (c *Conn) writeLockedWithin(timeout time.Duration, bufs ...[]byte) error {
 	select {
 	case <-c.closed:
 		return c.closeErr()
 	default:
 	}
-	if err := c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		c.fail(err)
 		return err
 	}
@@ -355,7 +362,11 @@ func (c *Conn) Close() error {
 		}
 	}
 	b = spdy.AppendGoAway(b, last, spdy.GoAwayOK)
-	_ = c.write(b)
+	// The farewell is best effort: a peer that stopped reading must not
+	// hold Close for a whole WriteTimeout.
+	c.wmu.Lock()
+	_ = c.writeLockedWithin(min(c.cfg.WriteTimeout, closeWriteTimeout), b)
+	c.wmu.Unlock()
 	c.fail(ErrConnectionClosed)
 	c.wg.Wait()
 	return nil

@@ -150,7 +150,9 @@
 // pings do not count, so a pinging peer cannot keep an idle connection
 // open.
 //
-// Conn.Close resets every stream, sends GOAWAY and closes (k8s semantics).
+// Conn.Close resets every stream, sends GOAWAY (giving a peer that stopped
+// reading at most a second) and closes (k8s semantics); it waits for the
+// connection's own goroutines, not for NewStreamHandler calls still running.
 // Conn.Shutdown sends GOAWAY, refuses new streams and waits for open ones
 // until its context ends, then closes. A connection that receives GOAWAY
 // refuses new streams, closes when its last stream ends, and waits at most

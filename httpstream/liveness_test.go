@@ -155,3 +155,17 @@ func TestPingMeasuresRoundTrip(t *testing.T) {
 		assert.Positive(t, rtt)
 	}
 }
+
+func TestCloseDoesNotWaitForAPeerThatStoppedReading(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		nc, peer := net.Pipe()
+		defer peer.Close()
+		go func() { _, _ = io.ReadFull(peer, make([]byte, 36)) }() // SETTINGS, then silence
+		c, err := NewClientConnection(nc, &Config{WriteTimeout: time.Minute})
+		require.NoError(t, err)
+		synctest.Wait()
+		start := time.Now()
+		require.NoError(t, c.Close())
+		assert.LessOrEqual(t, time.Since(start), time.Second)
+	})
+}
