@@ -52,10 +52,11 @@ type Connection interface {
 
 // Stream is one bidirectional stream of a Connection. Read and Write may be
 // called concurrently with each other (one reader, one writer at a time).
+// Close half-closes the stream: the peer reads io.EOF, and this side can
+// still read until the peer closes too. Read returns an error wrapping
+// ErrStreamReset after a reset by either side.
 type Stream interface {
 	io.ReadWriteCloser
-	// Close half-closes the stream: the peer reads EOF; this side can still
-	// read.
 	// Reset aborts the stream in both directions and unblocks Read and
 	// Write on both sides.
 	Reset() error
