@@ -217,7 +217,7 @@ func TestOurClientK8sServer(t *testing.T) {
 		assert.Positive(t, rtt)
 		// The k8s server pings every 50 ms; we answer, and the connection
 		// (whose own pings would close it after 3 misses) stays up.
-		pc, _ := dialOurs(t, ks.URL, &httpstream.Config{PingPeriod: 50 * time.Millisecond}, protocols...)
+		pc, _ := dialOurs(t, ks.URL, &httpstream.Config{PingPeriod: 50 * time.Millisecond, PingTimeout: 5 * time.Second}, protocols...)
 		time.Sleep(400 * time.Millisecond)
 		assert.NoError(t, pc.Err())
 	})
