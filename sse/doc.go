@@ -56,10 +56,12 @@
 // Server, Conn and Client methods are safe for concurrent use. Publish
 // never waits for a client: it takes a store append and one short lock per
 // subscriber to queue a shared byte slice. Every connection's queue is
-// written by its own request goroutine (net/http's), which drains
-// everything queued into one write and one flush; no lock is held across
-// network I/O. The server adds no goroutine per connection; one keepalive
-// goroutine runs per server while it has connections. Hooks (Authorize,
+// drained by its own request goroutine (net/http's) into one write and one
+// flush; no lock is held across network I/O. The write itself runs on a
+// short-lived goroutine that the request goroutine waits for, so that the
+// deep net/http write path does not leave every idle connection with an
+// 8 KB stack. Idle connections cost no goroutine beyond net/http's two;
+// one keepalive goroutine runs per server while it has connections. Hooks (Authorize,
 // OnConnect, OnDisconnect, OnGap) run on the request's goroutine.
 //
 // # Memory and slow clients

@@ -114,8 +114,8 @@ type Options struct {
 // Concurrency: every method is safe for concurrent use. Publish never
 // blocks on a client: it appends to the store, encodes the event once, and
 // puts the same bytes on every subscribed connection's bounded queue. Each
-// connection's queue is written by that connection's own request goroutine
-// (net/http's), so the server adds no goroutine per connection; one
+// connection's queue is drained by that connection's own request goroutine
+// (net/http's), so an idle connection costs no goroutine of ours; one
 // goroutine per server sends keepalives while connections exist.
 //
 // Shutdown: Shutdown (or CloseAll) ends every stream with a final "retry:"
