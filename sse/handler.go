@@ -57,6 +57,10 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 		http.Error(w, "sse: no topics", http.StatusForbidden)
 		return nil
 	}
+	if err := s.acquire(topics); err != nil {
+		refuseUnavailable(w)
+		return nil
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -75,9 +79,11 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 		first = AppendRetry(nil, s.opts.Retry)
 	}
 	if err := c.write(w, first); err != nil {
+		s.release(topics)
 		return nil
 	}
 	if !s.register(c) {
+		s.release(topics)
 		_ = c.write(w, AppendRetry(nil, s.opts.ShutdownRetry))
 		return nil
 	}
@@ -95,6 +101,7 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 //
 //go:noinline
 func (s *Server) stream(c *Conn, w http.ResponseWriter) {
+	defer s.release(c.topics)
 	defer s.unregister(c)
 	// The request context ending (client gone, server closed) kills the
 	// connection, which wakes run: no select, no goroutine.

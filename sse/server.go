@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/eventstore/fanout"
 )
 
 // Defaults for Options.
@@ -63,6 +64,19 @@ type Options struct {
 	// eventstore.NewMemory with default limits, owned (and closed) by the
 	// server.
 	Store eventstore.Store
+
+	// Fanout, if set, makes the server one of many processes over a
+	// shared store (see package eventstore/fanout): Publish only appends
+	// to the hub's store (which replaces Store), and every event of the
+	// store, whichever process appended it, reaches this server's
+	// connections through the hub, which follows each topic while it has
+	// connections here. Retry and Comment of a published event are not
+	// stored, so they are not sent in this mode. While the store is
+	// unavailable, streams stay open and receive nothing; once it is back
+	// they receive what they missed, in order. A topic the hub cannot
+	// resume (a gap) has its streams ended with the ShutdownRetry hint, so
+	// that clients reconnect and replay from Last-Event-ID.
+	Fanout *fanout.Hub
 
 	// Authorize decides, per request, which topics the connection receives
 	// (one eventstore stream each). It runs before anything is written; an
@@ -126,6 +140,7 @@ type Server struct {
 	ownsStore bool
 
 	pubMu sync.Mutex // orders append+fan-out, so delivery order is ID order
+	fol   follows    // Options.Fanout subscriptions
 
 	mu       sync.RWMutex
 	conns    map[*Conn]struct{}
@@ -171,6 +186,9 @@ func NewServer(opts Options) *Server {
 		conns:          make(map[*Conn]struct{}),
 		topics:         make(map[string]map[*Conn]struct{}),
 		keepaliveFrame: []byte(":\n\n"),
+	}
+	if opts.Fanout != nil {
+		s.store = opts.Fanout.Store()
 	}
 	if s.store == nil {
 		s.store = eventstore.NewMemory(eventstore.Options{})
@@ -254,6 +272,11 @@ func (s *Server) Publish(ctx context.Context, topic string, ev Event) (eventstor
 	stored, err := s.store.Append(ctx, topic, ev.Type, ev.Data)
 	if err != nil {
 		return eventstore.ID{}, err
+	}
+	if s.opts.Fanout != nil {
+		// The hub delivers it, here as on every other process.
+		s.stats.published.Add(1)
+		return stored.ID, nil
 	}
 	ev.ID = stored.ID.String()
 	b, err := ev.AppendTo(make([]byte, 0, ev.Size()+eventstore.MaxIDLen))
