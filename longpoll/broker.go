@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/eventstore/fanout"
 	"github.com/streamkit-dev/streamkit/httpx"
 )
 
@@ -37,6 +38,16 @@ type Options struct {
 	// by the broker, and its own limits apply (the five fields above are
 	// then ignored).
 	Store eventstore.Store
+
+	// Fanout, if set, makes the broker one of many processes over a
+	// shared store (see package eventstore/fanout): its store replaces
+	// Store, and the broker follows each category that has waiting polls
+	// (or a publish in progress) here, so an event that another process
+	// appends wakes this process's polls at once. While the store is
+	// unavailable, polls that read fail (500) and clients retry; the
+	// events themselves are always read from the store, so none is lost
+	// or doubled.
+	Fanout *fanout.Hub
 
 	// MaxTimeoutSeconds is the largest "timeout" a poll may ask for.
 	// Default 110.
@@ -150,15 +161,16 @@ type Broker struct {
 // category is the waiting room of one category. It exists while polls wait
 // on it or a publish is in progress, and is dropped when idle.
 type category struct {
-	name    string
-	hash    uint64
-	mu      sync.Mutex // orders append+wake against read+register
-	waiters map[*waiter]struct{}
-	busy    int  // publishes holding a reference
-	dead    bool // removed from the broker's map; look it up again
-	cache   [cacheSize]cached
-	cacheN  int // entries used, newest at cache[(cacheAt-1)%cacheSize]
-	cacheAt int
+	name     string
+	hash     uint64
+	mu       sync.Mutex // orders append+wake against read+register
+	waiters  map[*waiter]struct{}
+	busy     int  // publishes holding a reference
+	dead     bool // removed from the broker's map; look it up again
+	cache    [cacheSize]cached
+	cacheN   int // entries used, newest at cache[(cacheAt-1)%cacheSize]
+	cacheAt  int
+	unfollow func() // ends the Options.Fanout subscription
 }
 
 type cached struct {
@@ -179,6 +191,9 @@ func (w *waiter) wake() {
 // options.
 func NewBroker(opts Options) (*Broker, error) {
 	opts = opts.withDefaults()
+	if opts.Fanout != nil {
+		opts.Store = opts.Fanout.Store()
+	}
 	b := &Broker{opts: opts, store: opts.Store, cats: map[string]*category{}, stop: make(chan struct{}), idle: make(chan struct{})}
 	if b.store == nil {
 		b.store = eventstore.NewMemory(opts.StoreOptions())
@@ -229,6 +244,14 @@ func (b *Broker) lockCategory(name string) (*category, error) {
 				return nil, ErrTooManyCategories
 			}
 			c = &category{name: name, hash: categoryHash(name), waiters: map[*waiter]struct{}{}}
+			if b.opts.Fanout != nil {
+				stop, err := b.opts.Fanout.Subscribe(name, eventstore.Tail, c.remote)
+				if err != nil {
+					b.mu.Unlock()
+					return nil, err
+				}
+				c.unfollow = stop
+			}
 			b.cats[name] = c
 		}
 		b.mu.Unlock()
@@ -244,12 +267,17 @@ func (b *Broker) lockCategory(name string) (*category, error) {
 func (b *Broker) release(c *category) {
 	b.mu.Lock()
 	c.mu.Lock()
+	var unfollow func()
 	if len(c.waiters) == 0 && c.busy == 0 && !c.dead {
 		c.dead = true
 		delete(b.cats, c.name)
+		unfollow = c.unfollow
 	}
 	c.mu.Unlock()
 	b.mu.Unlock()
+	if unfollow != nil {
+		unfollow()
+	}
 }
 
 // Publish appends an event with data (marshalled to JSON; a
@@ -315,6 +343,19 @@ func (b *Broker) publish(ctx context.Context, name string, raw []byte) (string, 
 		return "", err
 	}
 	return id, nil
+}
+
+// remote is c's Options.Fanout callback: an event appended by any process
+// wakes the waiting polls, which read it from the store.
+func (c *category) remote(_ eventstore.Event, err error) {
+	if err != nil {
+		return // polls read the store themselves; they see its errors
+	}
+	c.mu.Lock()
+	for w := range c.waiters {
+		w.wake()
+	}
+	c.mu.Unlock()
 }
 
 func (c *category) put(id eventstore.ID, enc []byte) {
