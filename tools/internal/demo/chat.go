@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/streamkit-dev/streamkit/codec"
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/eventstore/fanout"
 	"github.com/streamkit-dev/streamkit/ws"
 )
 
@@ -61,11 +63,12 @@ type chat struct {
 	hub      *ws.Hub[ChatIn, ChatOut]
 	srv      *ws.Server[ChatIn, ChatOut]
 	store    eventstore.Store
+	fan      *fanout.Hub // scale-out mode: messages reach every process through the store
 	messages atomic.Uint64
 }
 
-func newChat(st eventstore.Store) *chat {
-	c := &chat{hub: ws.NewHub[ChatIn, ChatOut](chatCodec), store: st}
+func newChat(st eventstore.Store, fan *fanout.Hub) *chat {
+	c := &chat{hub: ws.NewHub[ChatIn, ChatOut](chatCodec), store: st, fan: fan}
 	c.srv = ws.NewServer[ChatIn, ChatOut](ws.HandlerFunc[ChatIn, ChatOut](c.accept), chatCodec, &ws.Options{
 		ReadLimit:  16 << 10,
 		SendQueue:  64,
@@ -98,6 +101,15 @@ func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 func (c *chat) accept(r *http.Request) (ws.Session[ChatIn, ChatOut], error) {
 	room := clean(r.URL.Query().Get("room"), "lobby", maxRoomLen)
 	name := clean(r.URL.Query().Get("name"), "guest", maxNameLen)
+	after := eventstore.Tail
+	if a := r.URL.Query().Get("after"); a != "" && c.fan != nil {
+		id, err := eventstore.ParseID(a)
+		if err != nil {
+			return nil, &ws.StatusError{Status: http.StatusBadRequest, Err: errors.New("demo: after must be a message ID")}
+		}
+		after = id
+	}
+	var unsubscribe func()
 	return &ws.Hooks[ChatIn, ChatOut]{
 		Start: func(conn *ws.Conn[ChatIn, ChatOut]) error {
 			c.hub.Join(conn, room)
@@ -107,6 +119,13 @@ func (c *chat) accept(r *http.Request) (ws.Session[ChatIn, ChatOut], error) {
 			}
 			_, _ = c.hub.BroadcastFilter(ChatOut{Kind: "join", Room: room, From: name, Members: members, Time: now()},
 				func(o *ws.Conn[ChatIn, ChatOut]) bool { return o != conn })
+			if c.fan != nil {
+				stop, err := c.fan.Subscribe(chatStream(room), after, c.relay(conn))
+				if err != nil {
+					return ws.CloseWith(ws.CloseTryAgainLater, "too busy")
+				}
+				unsubscribe = stop
+			}
 			return nil
 		},
 		Message: func(conn *ws.Conn[ChatIn, ChatOut], m ChatIn) error {
@@ -120,20 +139,51 @@ func (c *chat) accept(r *http.Request) (ws.Session[ChatIn, ChatOut], error) {
 			out := ChatOut{Kind: "message", Room: room, From: name, Text: text, Time: now()}
 			// The store gives the message its ID (and a log of the room).
 			data, _ := json.Marshal(out)
-			ev, err := c.store.Append(conn.Context(), "ws:chat:"+room, "message", data)
+			ev, err := c.store.Append(conn.Context(), chatStream(room), "message", data)
 			if err != nil {
 				return ws.CloseWith(ws.CloseTryAgainLater, "store unavailable")
 			}
-			out.ID = ev.ID.String()
 			c.messages.Add(1)
+			if c.fan != nil {
+				return nil // the fan-out delivers it, on every process
+			}
+			out.ID = ev.ID.String()
 			_, err = c.hub.BroadcastRoom(room, out)
 			return err
 		},
 		Close: func(conn *ws.Conn[ChatIn, ChatOut], _ error) {
+			if unsubscribe != nil {
+				unsubscribe()
+			}
 			c.hub.Remove(conn)
 			_, _ = c.hub.BroadcastRoom(room, ChatOut{Kind: "leave", Room: room, From: name, Members: c.hub.RoomCount(room), Time: now()})
 		},
 	}, nil
+}
+
+func chatStream(room string) string { return "ws:chat:" + room }
+
+// relay is a connection's fan-out callback (scale-out mode): every message
+// of its room, from any process, in order and once (after a reconnect with
+// ?after=ID, those after ID first). Policy: while the store is unavailable
+// the connection stays open and receives messages again, none lost, when
+// it is back; if the history it needs is gone (a gap) it is closed with
+// 1013 so that the client reconnects without ?after=.
+func (c *chat) relay(conn *ws.Conn[ChatIn, ChatOut]) fanout.Func {
+	return func(ev eventstore.Event, err error) {
+		if err != nil {
+			if !errors.Is(err, eventstore.ErrUnavailable) {
+				_ = conn.Close(ws.CloseTryAgainLater, "history lost; reconnect without after")
+			}
+			return
+		}
+		var out ChatOut
+		if json.Unmarshal(ev.Data, &out) != nil {
+			return
+		}
+		out.ID = ev.ID.String()
+		_ = conn.Send(out)
+	}
 }
 
 func (c *chat) shutdown(ctx context.Context) error { return c.srv.Shutdown(ctx) }

@@ -17,7 +17,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	store := fs.String("store", "memory", "event store: memory, file:PATH or redis://host:port")
-	tick := fs.Duration("tick", time.Second, "ticker period")
+	tick := fs.Duration("tick", time.Second, "ticker period; 0 turns the ticker off (run it in one process of many)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: streamkit-demo [-addr 127.0.0.1:8080] [-store memory|file:PATH|redis://host:port] [-tick 1s]")
 		fs.PrintDefaults()
@@ -28,11 +28,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if fs.NArg() > 0 || *tick <= 0 {
+	if fs.NArg() > 0 || *tick < 0 {
 		fs.Usage()
 		return 2
 	}
-	err := Run(context.Background(), Config{Addr: *addr, Store: *store, Tick: *tick, Signals: true, Out: stdout})
+	err := Run(context.Background(), Config{Addr: *addr, Store: *store, Tick: *tick, NoTicker: *tick == 0, Signals: true, Out: stdout})
 	if err != nil {
 		fmt.Fprintln(stderr, "streamkit-demo:", err)
 		return 1

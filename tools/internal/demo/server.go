@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/eventstore/fanout"
 	"github.com/streamkit-dev/streamkit/httpstream"
 	"github.com/streamkit-dev/streamkit/httpx"
 	"github.com/streamkit-dev/streamkit/longpoll"
@@ -39,6 +41,10 @@ type Config struct {
 	Store string
 	// Tick is the ticker's period; default 1s.
 	Tick time.Duration
+	// NoTicker leaves the ticker off: with several processes over one
+	// Redis, run the ticker in one of them (or none, and publish ticks
+	// with POST /sse/ticker).
+	NoTicker bool
 	// Signals makes Run stop on SIGINT/SIGTERM (the command sets it;
 	// in-process tests stop Run through its context).
 	Signals bool
@@ -55,6 +61,7 @@ type Config struct {
 // Server is the demo: every transport on one mux over one event store.
 type Server struct {
 	store     eventstore.Store
+	hub       *fanout.Hub // scale-out mode (-store redis://); nil otherwise
 	storeName string
 	closeSt   func() error
 	log       *slog.Logger
@@ -87,11 +94,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if storeName == "" {
 		storeName = "memory"
 	}
-	st, closeSt, err := openStore(storeName)
+	st, hub, closeSt, err := openStore(storeName)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{store: st, storeName: storeName, closeSt: closeSt, log: cfg.Logger,
+	s := &Server{store: st, hub: hub, storeName: storeName, closeSt: closeSt, log: cfg.Logger,
 		streams: map[httpstream.Connection]struct{}{}, up: httpstream.NewResponseUpgrader(nil)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -102,12 +109,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.sse = sse.NewServer(sse.Options{
 		Store:         st,
+		Fanout:        hub,
 		Authorize:     func(*http.Request) ([]string, error) { return []string{tickerTopic}, nil },
 		Retry:         time.Second,
 		ShutdownRetry: time.Second,
 		Logger:        cfg.Logger,
 	})
-	s.chat = newChat(st)
+	s.chat = newChat(st, hub)
 	checkCategory := func(w http.ResponseWriter, cats []string) bool {
 		for _, c := range cats {
 			if !categoryRE.MatchString(c) {
@@ -119,6 +127,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.broker, err = longpoll.NewBroker(longpoll.Options{
 		Store:             st,
+		Fanout:            hub,
 		MaxTimeoutSeconds: 60,
 		MaxWaiting:        10_000,
 		BeforeSubscribe: func(w http.ResponseWriter, r *http.Request) bool {
@@ -162,6 +171,7 @@ func (s *Server) routes() *http.ServeMux {
 		_ = httpx.WriteJSON(w, http.StatusOK, s.Stats())
 	})
 	mux.Handle("GET /sse/ticker", lastEventIDFromQuery(s.sse))
+	mux.HandleFunc("POST /sse/ticker", s.publishTick)
 	mux.Handle("GET /ws/chat", s.chat.srv)
 	mux.Handle("/poll/subscribe", s.broker.SubscriptionHandler())
 	mux.Handle("POST /poll/publish", s.publishGuard(s.broker.PublishHandler()))
@@ -218,6 +228,29 @@ func (s *Server) publishGuard(h http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytesReader(body))
 		h.ServeHTTP(w, r)
 	})
+}
+
+// publishTick publishes the request body (JSON, at most 4 KiB) as a "tick"
+// event on the ticker's topic: with several processes, ticks can come from
+// outside rather than from one process's ticker. It answers the event's ID.
+func (s *Server) publishTick(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 4<<10))
+	if err != nil {
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if !json.Valid(body) {
+		http.Error(w, "demo: the body must be JSON", http.StatusBadRequest)
+		return
+	}
+	id, err := s.sse.Publish(r.Context(), tickerTopic, sse.Event{Type: "tick", Data: body})
+	if err != nil {
+		s.log.Error("publish tick", "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "demo: event store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	_ = httpx.WriteJSON(w, http.StatusOK, map[string]string{"id": id.String()})
 }
 
 // serveStream upgrades to an httpstream (SPDY/3.1) connection whose streams
@@ -338,7 +371,9 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = s.Close()
 		return fmt.Errorf("demo: %w", err)
 	}
-	s.Start(cfg.Tick)
+	if !cfg.NoTicker {
+		s.Start(cfg.Tick)
+	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	opts := []httpx.GracefulOption{
 		httpx.WithContext(ctx),
