@@ -337,6 +337,7 @@ func (s *stream) replay(u *sub) {
 	defer s.h.wg.Done()
 	ctx := s.h.ctx
 	const page = 256
+	delay, told := s.h.opts.RetryMin, false
 	for {
 		s.h.mu.Lock()
 		dead, last := u.dead, u.last
@@ -345,6 +346,25 @@ func (s *stream) replay(u *sub) {
 			return
 		}
 		evs, err := s.h.st.ReadAfter(ctx, s.name, last, page)
+		if err != nil && errors.Is(err, eventstore.ErrUnavailable) && ctx.Err() == nil {
+			// The store is away: tell the subscriber once and retry.
+			s.h.mu.Lock()
+			if !u.dead && !told {
+				u.fn(eventstore.Event{}, err)
+			}
+			s.h.mu.Unlock()
+			told = true
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			delay = min(2*delay, s.h.opts.RetryMax)
+			continue
+		}
+		told, delay = false, s.h.opts.RetryMin
 		if err != nil {
 			s.h.mu.Lock()
 			defer s.h.mu.Unlock()
