@@ -112,6 +112,15 @@ func (c *chat) accept(r *http.Request) (ws.Session[ChatIn, ChatOut], error) {
 	var unsubscribe func()
 	return &ws.Hooks[ChatIn, ChatOut]{
 		Start: func(conn *ws.Conn[ChatIn, ChatOut]) error {
+			if c.fan != nil {
+				// Before the welcome: a client that has the welcome
+				// receives every message appended after it.
+				stop, err := c.fan.Subscribe(chatStream(room), after, c.relay(conn))
+				if err != nil {
+					return ws.CloseWith(ws.CloseTryAgainLater, "too busy")
+				}
+				unsubscribe = stop
+			}
 			c.hub.Join(conn, room)
 			members := c.hub.RoomCount(room)
 			if err := conn.Send(ChatOut{Kind: "welcome", Room: room, From: name, Members: members, Time: now()}); err != nil {
@@ -119,13 +128,6 @@ func (c *chat) accept(r *http.Request) (ws.Session[ChatIn, ChatOut], error) {
 			}
 			_, _ = c.hub.BroadcastFilter(ChatOut{Kind: "join", Room: room, From: name, Members: members, Time: now()},
 				func(o *ws.Conn[ChatIn, ChatOut]) bool { return o != conn })
-			if c.fan != nil {
-				stop, err := c.fan.Subscribe(chatStream(room), after, c.relay(conn))
-				if err != nil {
-					return ws.CloseWith(ws.CloseTryAgainLater, "too busy")
-				}
-				unsubscribe = stop
-			}
 			return nil
 		},
 		Message: func(conn *ws.Conn[ChatIn, ChatOut], m ChatIn) error {
