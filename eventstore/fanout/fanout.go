@@ -13,15 +13,19 @@
 //
 // # Connections
 //
-// The hub holds one follower per followed stream, whatever the number of
-// subscribers. With eventstore/redisstore each follower holds one pooled
-// connection while it waits in XREAD BLOCK, so one process uses at most
-// MaxStreams blocking connections (plus the connections its appends and
-// reads use, from the same go-redis pool), and N processes at most N times
-// that: connections grow with the streams that have local subscribers,
-// not with subscribers. Size the client's PoolSize above MaxStreams. A
-// Subscribe that would follow more than MaxStreams streams fails with
+// A store that implements [MultiStore] (eventstore/redisstore does) is
+// followed through one [Tailer] per hub: one blocking read over every
+// followed stream (one XREAD BLOCK, re-issued when the set changes), so a
+// process holds one blocking Redis connection whatever its streams and
+// subscribers, plus the pooled connections its appends and replays use at
+// the same moment; N processes hold N blocking connections. Each read names
+// every followed stream, so its size grows with the streams followed
+// (bounded by MaxStreams). A Subscribe past MaxStreams fails with
 // [ErrTooManyStreams].
+//
+// Any other store is followed with one [eventstore.Store.Follow] per
+// stream (one goroutine per followed stream, whatever the number of
+// subscribers).
 //
 // # Failure
 //
@@ -76,6 +80,29 @@ var (
 	ErrSlow = errors.New("fanout: replay fell too far behind")
 )
 
+// MultiStore is a store that can follow a changing set of streams at once.
+type MultiStore interface {
+	eventstore.Store
+	// NewTailer returns a tailer that calls fn with the events of the
+	// streams added to it (each stream's in ID order, once), with an
+	// error matching eventstore.ErrUnavailable while the store is away
+	// (the tailer resumes each stream from its last delivered ID), or
+	// with a *eventstore.GapError for a stream it dropped (Event.Stream
+	// names it). fn must not block.
+	NewTailer(fn func(eventstore.Event, error)) Tailer
+}
+
+// Tailer follows a set of streams; see [MultiStore].
+type Tailer interface {
+	// Add starts following stream from its tail: every event appended
+	// after Add returns is delivered.
+	Add(ctx context.Context, stream string) error
+	// Remove stops following stream.
+	Remove(stream string)
+	// Close ends the tailer and waits for it.
+	Close()
+}
+
 // Func receives a subscription's events, in ID order, each once, or an
 // error: one matching [eventstore.ErrUnavailable] says the store is away
 // (the subscription goes on and resumes without loss); any other error
@@ -90,6 +117,8 @@ type Hub struct {
 
 	ctx  context.Context // ends at Close: replays
 	stop context.CancelFunc
+
+	tail Tailer // with a MultiStore
 
 	mu      sync.Mutex
 	streams map[string]*stream
@@ -133,6 +162,9 @@ func New(st eventstore.Store, opts Options) *Hub {
 	}
 	h := &Hub{st: st, opts: opts, streams: map[string]*stream{}}
 	h.ctx, h.stop = context.WithCancel(context.Background())
+	if ms, ok := st.(MultiStore); ok {
+		h.tail = ms.NewTailer(h.tailed)
+	}
 	return h
 }
 
@@ -190,6 +222,15 @@ func (h *Hub) Subscribe(stream string, after eventstore.ID, fn Func) (cancel fun
 // start begins following name from its tail; the position is fixed before
 // start returns. Call with h.mu held.
 func (h *Hub) start(name string) (*stream, error) {
+	if h.tail != nil {
+		if err := h.tail.Add(h.ctx, name); err != nil {
+			return nil, err
+		}
+		s := &stream{h: h, name: name, subs: map[*sub]struct{}{}}
+		s.cancel = func() { h.tail.Remove(name) }
+		h.streams[name] = s
+		return s, nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &stream{h: h, name: name, cancel: cancel, subs: map[*sub]struct{}{}}
 	seq := h.st.Follow(ctx, name, eventstore.Tail)
@@ -285,6 +326,33 @@ func (s *stream) follow(ctx context.Context, seq func(func(eventstore.Event, err
 			seq = s.h.st.Follow(ctx, s.name, eventstore.Tail)
 		}
 	}
+}
+
+// tailed is the Tailer's callback.
+func (h *Hub) tailed(ev eventstore.Event, err error) {
+	if err != nil && errors.Is(err, eventstore.ErrUnavailable) {
+		h.mu.Lock()
+		streams := make([]*stream, 0, len(h.streams))
+		for _, s := range h.streams {
+			streams = append(streams, s)
+		}
+		h.mu.Unlock()
+		for _, s := range streams {
+			s.broadcast(err)
+		}
+		return
+	}
+	h.mu.Lock()
+	s := h.streams[ev.Stream]
+	h.mu.Unlock()
+	if s == nil {
+		return
+	}
+	if err != nil {
+		s.end(err)
+		return
+	}
+	s.deliver(ev)
 }
 
 func (s *stream) deliver(ev eventstore.Event) {
@@ -414,5 +482,8 @@ func (h *Hub) Close() error {
 	h.mu.Unlock()
 	h.stop()
 	h.wg.Wait()
+	if h.tail != nil {
+		h.tail.Close()
+	}
 	return nil
 }
