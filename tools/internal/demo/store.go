@@ -14,13 +14,10 @@ import (
 )
 
 // hubStreams bounds the streams one demo process follows in Redis (the
-// ticker, chat rooms and long-poll categories with clients here); each
-// holds one pooled connection in XREAD BLOCK.
+// ticker, chat rooms and long-poll categories with clients here). They are
+// all followed through one XREAD BLOCK (one blocking connection per
+// process); the bound keeps that command's size in check.
 const hubStreams = 256
-
-// redisPool is the connections per process with -store redis://: one per
-// followed stream plus room for appends and reads.
-const redisPool = hubStreams + 32
 
 // openStore opens the event store named by spec: "memory" (or ""),
 // "file:PATH" or "redis://host:port[/db]". The returned close function
@@ -46,9 +43,6 @@ func openStore(spec string) (eventstore.Store, *fanout.Hub, func() error, error)
 		opts, err := redis.ParseURL(spec)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("demo: bad redis URL: %w", err)
-		}
-		if opts.PoolSize < redisPool {
-			opts.PoolSize = redisPool
 		}
 		// Fail fast while Redis is away: a publish answers an error
 		// rather than waiting out a long dial.
