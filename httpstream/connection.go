@@ -2,6 +2,7 @@ package httpstream
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -107,7 +108,7 @@ func newConn(nc net.Conn, br *bufio.Reader, server bool, cfg Config) (*Conn, err
 	var r io.Reader = nc
 	if br != nil && br.Buffered() > 0 {
 		buffered, _ := br.Peek(br.Buffered())
-		r = io.MultiReader(bytesReader(buffered), nc)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), nc)
 	}
 	c := &Conn{
 		nc:          nc,
@@ -639,18 +640,3 @@ func (c *Conn) Protocol() string { return c.protocol }
 
 // RemoteAddr returns the peer's network address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
-
-type bytesReaderT struct {
-	b []byte
-}
-
-func bytesReader(b []byte) io.Reader { return &bytesReaderT{b: append([]byte(nil), b...)} }
-
-func (r *bytesReaderT) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
-}
