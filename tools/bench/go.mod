@@ -20,6 +20,7 @@ require (
 	github.com/streamkit-dev/streamkit/sse v0.0.0
 	github.com/streamkit-dev/streamkit/streamable v0.0.0
 	github.com/streamkit-dev/streamkit/streamable/examples/mcpserver v0.0.0
+	github.com/streamkit-dev/streamkit/tools v0.0.0
 	github.com/streamkit-dev/streamkit/ws v0.0.0
 	github.com/stretchr/testify v1.12.1
 	github.com/tmaxmax/go-sse v0.11.0
@@ -33,12 +34,13 @@ require (
 	github.com/google/jsonschema-go v0.4.3 // indirect
 	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/segmentio/encoding v0.5.4 // indirect
+	github.com/streamkit-dev/streamkit/httpstream v0.0.0 // indirect
 	github.com/streamkit-dev/streamkit/httpx v0.0.0 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.0.0-20191116160921-f9c825593386 // indirect
-	golang.org/x/sync v0.20.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	gopkg.in/cenkalti/backoff.v1 v1.1.0 // indirect
@@ -65,3 +67,7 @@ replace github.com/streamkit-dev/streamkit/streamable => ../../streamable
 replace github.com/streamkit-dev/streamkit/streamable/examples/mcpserver => ../../streamable/examples/mcpserver
 
 replace github.com/streamkit-dev/streamkit/sse => ../../sse
+
+replace github.com/streamkit-dev/streamkit/tools => ../
+
+replace github.com/streamkit-dev/streamkit/httpstream => ../../httpstream

@@ -13,5 +13,6 @@ func scenarios() []Scenario {
 	s = append(s, longpollScenarios()...)
 	s = append(s, streamableScenarios()...)
 	s = append(s, sseScenarios()...)
+	s = append(s, scaleoutScenarios()...)
 	return s
 }
