@@ -71,6 +71,9 @@ func (s *Server) writePrime(w *sseWriter, key string, id eventstore.ID) error {
 // follow writes the logged stream name from after on until its last
 // event, ctx ends, or a write or the store fails.
 func (s *Server) follow(ctx context.Context, w *sseWriter, name, key string, after eventstore.ID) {
+	if s.opts.Fanout != nil && s.followHub(ctx, w, name, key, after) {
+		return
+	}
 	for ev, err := range s.opts.Store.Follow(ctx, name, after) {
 		if err != nil {
 			s.logWrite(err)

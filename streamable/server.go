@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/eventstore/fanout"
 	"github.com/streamkit-dev/streamkit/httpx"
 )
 
@@ -111,6 +112,14 @@ type ServerOptions struct {
 	// stream. With a store, a request keeps running when its client
 	// disconnects, and its later messages wait in the store.
 	Store eventstore.Store
+	// Fanout, if set, is a hub over Store (see package eventstore/fanout)
+	// through which streams are followed: every open stream of the process
+	// shares the hub's one follower of its log (with eventstore/redisstore,
+	// one blocking Redis read per process for all of them) instead of a
+	// Follow of its own. Store must be the hub's store. A stream whose
+	// connection falls 1,024 events behind ends; the client
+	// resumes with Last-Event-ID.
+	Fanout *fanout.Hub
 	// Retry is the "retry:" hint sent with priming events; 0 means
 	// DefaultRetry.
 	Retry time.Duration
