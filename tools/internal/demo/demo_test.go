@@ -188,8 +188,17 @@ func TestMCPOriginCheck(t *testing.T) {
 }
 
 // A job reports progress to 100% and then tells the notifications panel.
-func TestJobProgressAndNotification(t *testing.T) {
-	url, _ := start(t, Config{})
+func TestJobProgressAndNotification(t *testing.T) { testJob(t, Config{}) }
+
+// The same in scale-out mode: the MCP stream, the notification's long poll
+// and their wake-ups go through the fan-out hub over Redis.
+func TestJobProgressAndNotificationWithRedis(t *testing.T) {
+	srv := redistest.New(t)
+	testJob(t, Config{Store: "redis://" + srv.Addr()})
+}
+
+func testJob(t *testing.T, cfg Config) {
+	url, _ := start(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	hc := client()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/eventstore/fanout"
 	"github.com/streamkit-dev/streamkit/streamable"
 )
 
@@ -47,12 +48,13 @@ type jobs struct {
 	progress atomic.Uint64
 }
 
-func newJobs(st eventstore.Store, notify func(context.Context, string)) (*jobs, error) {
+func newJobs(st eventstore.Store, hub *fanout.Hub, notify func(context.Context, string)) (*jobs, error) {
 	j := &jobs{notify: notify}
 	srv, err := streamable.NewServer(streamable.ServerOptions{
 		Handle:      j.handle,
 		Versions:    streamable.VersionPolicy{Supported: mcpVersions},
 		Store:       st,
+		Fanout:      hub, // scale-out mode: one Redis read for every resumable stream
 		SessionTTL:  10 * time.Minute,
 		MaxSessions: 1000,
 	})

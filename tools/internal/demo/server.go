@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		_ = closeSt()
 		return nil, err
 	}
-	s.jobs, err = newJobs(st, func(ctx context.Context, text string) {
+	s.jobs, err = newJobs(st, hub, func(ctx context.Context, text string) {
 		_, _ = s.broker.Publish(context.WithoutCancel(ctx), NotificationsCategory, map[string]string{"text": text, "from": "job"})
 	})
 	if err != nil {
