@@ -24,7 +24,7 @@ type ChatIn struct {
 // ChatOut is what the chat server sends: a message, a member joining or
 // leaving, or the welcome that opens every connection.
 type ChatOut struct {
-	Kind    string `json:"kind"` // "welcome", "message", "join", "leave"
+	Kind    string `json:"kind"` // "welcome", "message", "join", "leave", "gap"
 	ID      string `json:"id,omitempty"`
 	Room    string `json:"room"`
 	From    string `json:"from,omitempty"`
@@ -54,6 +54,7 @@ var chatCodec = codec.Funcs[ChatIn, ChatOut]{
 }
 
 const (
+	maxReplay  = 200 // messages a chat resume (?after=) replays at most
 	maxNameLen = 32
 	maxRoomLen = 32
 	maxTextLen = 1000
@@ -71,7 +72,7 @@ func newChat(st eventstore.Store, fan *fanout.Hub) *chat {
 	c := &chat{hub: ws.NewHub[ChatIn, ChatOut](chatCodec), store: st, fan: fan}
 	c.srv = ws.NewServer[ChatIn, ChatOut](ws.HandlerFunc[ChatIn, ChatOut](c.accept), chatCodec, &ws.Options{
 		ReadLimit:  16 << 10,
-		SendQueue:  64,
+		SendQueue:  256,
 		PingPeriod: 20 * time.Second,
 		MaxConns:   1000,
 	})
@@ -113,6 +114,26 @@ func (c *chat) accept(r *http.Request) (ws.Session[ChatIn, ChatOut], error) {
 	return &ws.Hooks[ChatIn, ChatOut]{
 		Start: func(conn *ws.Conn[ChatIn, ChatOut]) error {
 			if c.fan != nil {
+				gap := false
+				if after != eventstore.Tail {
+					// A resume replays at most maxReplay messages (the
+					// replay must fit the send queue); past that, or when
+					// the history is gone, the client is told "gap" and
+					// goes on from now.
+					evs, err := c.store.ReadAfter(conn.Context(), chatStream(room), after, maxReplay+1)
+					var ge *eventstore.GapError
+					switch {
+					case errors.As(err, &ge), err == nil && len(evs) > maxReplay:
+						after, gap = eventstore.Tail, true
+					case err != nil:
+						return ws.CloseWith(ws.CloseTryAgainLater, "store unavailable")
+					}
+				}
+				if gap {
+					if err := conn.Send(ChatOut{Kind: "gap", Room: room, Time: now()}); err != nil {
+						return err
+					}
+				}
 				// Before the welcome: a client that has the welcome
 				// receives every message appended after it.
 				stop, err := c.fan.Subscribe(chatStream(room), after, c.relay(conn))
