@@ -54,12 +54,12 @@ func scaleoutRun(ctx context.Context, cfg Config) ([]Row, error) {
 		if err != nil {
 			return nil, fmt.Errorf("1 process, %d subscribers: %w", subs, err)
 		}
-		name := fmt.Sprintf("scaleout/sse-3proc-redis/%d-subs", subs)
-		peer := "1 process, memory"
+		name, peer := "scaleout/sse-3proc-redis", "1 process, memory"
+		m := fmt.Sprintf("%d subscribers: ", subs)
 		rows = append(rows,
-			Row{Scenario: name, Metric: "p50 ms", Goal: Lower, Ours: multi.p50, Peer: peer, PeerVal: single.p50},
-			Row{Scenario: name, Metric: "p99 ms", Goal: Lower, Ours: multi.p99, Peer: peer, PeerVal: single.p99},
-			Row{Scenario: name, Metric: "delivered events/s", Goal: Higher, Ours: multi.rate, Peer: peer, PeerVal: single.rate},
+			Row{Scenario: name, Metric: m + "p50 ms", Goal: Lower, Ours: multi.p50, Peer: peer, PeerVal: single.p50},
+			Row{Scenario: name, Metric: m + "p99 ms", Goal: Lower, Ours: multi.p99, Peer: peer, PeerVal: single.p99},
+			Row{Scenario: name, Metric: m + "delivered events/s", Goal: Higher, Ours: multi.rate, Peer: peer, PeerVal: single.rate},
 		)
 	}
 	return rows, nil
