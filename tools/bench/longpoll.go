@@ -13,7 +13,6 @@ package main
 //     runs: deliveries missing.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -22,7 +21,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,65 +144,19 @@ func runLongpoll(ctx context.Context, cfg Config) ([]Row, error) {
 }
 
 // lpProc is a running server process.
-type lpProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addr  string
-}
+type lpProc struct{ *serverProc }
 
 func startLPServer(impl string) (*lpProc, error) {
-	exe, err := os.Executable()
+	p, err := startServerProc(impl, 1, lpServerEnv+"="+impl, "GOMAXPROCS=1")
 	if err != nil {
 		return nil, err
 	}
-	var cmd *exec.Cmd
-	if _, err := exec.LookPath("taskset"); err == nil {
-		cmd = exec.Command("taskset", "-c", "1", exe)
-	} else {
-		cmd = exec.Command(exe)
-	}
-	cmd.Env = append(os.Environ(), lpServerEnv+"="+impl, "GOMAXPROCS=1")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("server %s did not start: %w", impl, err)
-	}
-	return &lpProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line)}, nil
-}
-
-func (p *lpProc) stop() {
-	_ = p.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
+	return &lpProc{p}, nil
 }
 
 func (p *lpProc) stats() (lpStats, error) {
 	var s lpStats
-	resp, err := http.Get("http://" + p.addr + "/stats")
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	return s, json.NewDecoder(resp.Body).Decode(&s)
+	return s, p.getJSON("/stats", &s)
 }
 
 // waitActive waits until at least n requests are in progress on the server.

@@ -12,14 +12,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -192,65 +189,20 @@ func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	return rows, nil
 }
 
-type sseProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addr  string
-}
+// sseProc is a running server process.
+type sseProc struct{ *serverProc }
 
 func startSSEServer(impl string) (*sseProc, error) {
-	exe, err := os.Executable()
+	p, err := startServerProc(impl, 0, sseServerEnv+"="+impl, "GOMAXPROCS=1")
 	if err != nil {
 		return nil, err
 	}
-	var cmd *exec.Cmd
-	if _, err := exec.LookPath("taskset"); err == nil {
-		cmd = exec.Command("taskset", "-c", "0", exe)
-	} else {
-		cmd = exec.Command(exe)
-	}
-	cmd.Env = append(os.Environ(), sseServerEnv+"="+impl, "GOMAXPROCS=1")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("server %s did not start: %w", impl, err)
-	}
-	return &sseProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line)}, nil
-}
-
-func (p *sseProc) stop() {
-	_ = p.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
+	return &sseProc{p}, nil
 }
 
 func (p *sseProc) stats() (sseStats, error) {
 	var s sseStats
-	resp, err := http.Get("http://" + p.addr + "/stats")
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	return s, json.NewDecoder(resp.Body).Decode(&s)
+	return s, p.getJSON("/stats", &s)
 }
 
 func (p *sseProc) publish(n, size, rate int) error {

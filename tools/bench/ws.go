@@ -13,13 +13,10 @@ package main
 // 4 KiB, and 64 B with 5,000 idle connections open).
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -194,55 +191,14 @@ func pinSelf() {
 }
 
 // wsProc is a running server process.
-type wsProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addr  string
-}
+type wsProc struct{ *serverProc }
 
 func startWSServer(impl string) (*wsProc, error) {
-	exe, err := os.Executable()
+	p, err := startServerProc(impl, 1, wsServerEnv+"="+impl)
 	if err != nil {
 		return nil, err
 	}
-	var cmd *exec.Cmd
-	if _, err := exec.LookPath("taskset"); err == nil {
-		cmd = exec.Command("taskset", "-c", "1", exe)
-	} else {
-		cmd = exec.Command(exe)
-	}
-	cmd.Env = append(os.Environ(), wsServerEnv+"="+impl)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		_ = stdin.Close()
-		_ = cmd.Wait()
-		return nil, fmt.Errorf("server %s did not start: %w", impl, err)
-	}
-	return &wsProc{cmd: cmd, stdin: stdin, addr: strings.TrimSpace(line)}, nil
-}
-
-func (p *wsProc) stop() {
-	_ = p.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-	}
+	return &wsProc{p}, nil
 }
 
 // stats reads the server's counters; memory ones only with gc (it forces a
@@ -253,12 +209,7 @@ func (p *wsProc) stats(gc ...bool) (wsStats, error) {
 	if len(gc) > 0 && gc[0] {
 		q = "?gc=1"
 	}
-	resp, err := http.Get("http://" + p.addr + "/stats" + q)
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	return s, json.NewDecoder(resp.Body).Decode(&s)
+	return s, p.getJSON("/stats"+q, &s)
 }
 
 // waitConns waits until the server reports n connections.
