@@ -97,8 +97,10 @@ func (c *Conn) handle(f *spdy.Frame) error {
 		}
 	case spdy.TypeRstStream:
 		if s := c.lookup(f.StreamID); s != nil {
-			s.markReset(errPeerReset)
+			// Out of the map before anyone waiting on the stream wakes:
+			// a refused CreateStream leaves no trace in NumStreams.
 			c.removeStream(s)
+			s.markReset(errPeerReset)
 		}
 	case spdy.TypeSettings:
 		c.handleSettings(f)
