@@ -24,9 +24,37 @@ type batchConn struct {
 	mu  sync.Mutex
 	on  bool
 	buf *[]byte
+
+	// Read side, server connections only (see waitIdle): gorilla's read
+	// buffer, which we made so we can see whether it holds data, and the
+	// bytes (or error) waitIdle read while the connection was idle, handed
+	// to gorilla by the next Read. Read goroutine only.
+	br      *bufio.Reader
+	pend    []byte
+	pendBuf *[]byte
+	pendErr error
+	stash   *sync.Pool
 }
 
 func newBatchConn(c net.Conn, pool *sync.Pool) *batchConn { return &batchConn{Conn: c, pool: pool} }
+
+// Read hands over what waitIdle read first, then reads from the network.
+func (b *batchConn) Read(p []byte) (int, error) {
+	if b.pendBuf != nil {
+		n := copy(p, b.pend)
+		b.pend = b.pend[n:]
+		if len(b.pend) == 0 {
+			b.stash.Put(b.pendBuf)
+			b.pend, b.pendBuf = nil, nil
+		}
+		return n, nil
+	}
+	if err := b.pendErr; err != nil {
+		b.pendErr = nil
+		return 0, err
+	}
+	return b.Conn.Read(p)
+}
 
 func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
@@ -89,8 +117,10 @@ func (b *batchConn) flushLocked() error {
 // it behind middleware that implements Unwrap).
 type batchHijacker struct {
 	http.ResponseWriter
-	pool *sync.Pool
-	bc   *batchConn
+	pool     *sync.Pool
+	stash    *sync.Pool
+	readSize int // > 256: give gorilla our own read buffer of this size
+	bc       *batchConn
 }
 
 func (w *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -99,6 +129,15 @@ func (w *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.bc = newBatchConn(c, w.pool)
+	// gorilla reuses the hijacked bufio.Reader when its Upgrader has no
+	// ReadBufferSize and the reader is larger than 256 bytes; net/http's
+	// (4 KiB) is replaced by ours so that waitIdle can see what it holds.
+	// With buffered data gorilla refuses the handshake anyway.
+	if w.readSize > 256 && brw.Reader.Buffered() == 0 {
+		w.bc.br = bufio.NewReaderSize(w.bc, w.readSize)
+		w.bc.stash = w.stash
+		brw = bufio.NewReadWriter(w.bc.br, brw.Writer)
+	}
 	return w.bc, brw, nil
 }
 

@@ -49,7 +49,9 @@ type Conn[I, O any] struct {
 	mu         sync.Mutex
 	queue      []*frame
 	qbytes     int
-	writing    bool          // a writer goroutine is running
+	writing    bool          // a writer is running (goroutine, or the read goroutine inline)
+	inHook     bool          // the read goroutine is in OnMessage
+	inline     bool          // OnMessage queued into an idle queue: the read goroutine writes it after the hook
 	writerDone chan struct{} // closed by the writer when it sees stateClosed
 	closeMsg   []byte        // our close frame, written after the queue
 	closeErr   *CloseError   // the close we started, if any
@@ -68,6 +70,7 @@ type env struct {
 	writePool sync.Pool // gorilla's pooled write buffers
 	readPool  sync.Pool // *[]byte message buffers
 	batchPool sync.Pool // *[]byte write batches
+	stashPool sync.Pool // *[]byte of ReadBufferSize: what waitIdle read
 }
 
 func newEnv(o *Options) *env { return &env{opts: o.withDefaults()} }
@@ -185,9 +188,14 @@ func (c *Conn[I, O]) enqueue(f *frame) error {
 	c.qbytes += len(f.data)
 	start := !c.writing
 	c.writing = true
+	if start && c.inHook {
+		// A reply from OnMessage: the read goroutine writes it when the
+		// hook returns, sparing a goroutine hand-off per message.
+		c.inline, start = true, false
+	}
 	c.mu.Unlock()
 	if start {
-		go c.writeLoop()
+		go c.writeLoop(false)
 	}
 	return nil
 }
@@ -223,7 +231,7 @@ func (c *Conn[I, O]) startCloseLocked(ce *CloseError, drop bool) bool {
 	_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(o.WriteTimeout + o.CloseTimeout))
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		go c.writeLoop(false)
 	}
 	return true
 }
@@ -250,11 +258,14 @@ func rawConn(c net.Conn) net.Conn {
 
 // writeLoop is the connection's only writer of data and close frames. It runs
 // while there is something queued and exits when the queue is empty, so an
-// idle connection holds no writer goroutine.
-func (c *Conn[I, O]) writeLoop() {
+// idle connection holds no writer goroutine. Inline, on the read goroutine
+// after OnMessage, it writes one batch and hands anything queued meanwhile
+// (and the close frame) to a writer goroutine, so the read loop is held up
+// by at most one write.
+func (c *Conn[I, O]) writeLoop(inline bool) {
 	var batch []*frame
 	o := c.env.opts
-	for {
+	for first := true; ; first = false {
 		c.mu.Lock()
 		if c.state.Load() == stateClosed {
 			c.writing = false
@@ -262,6 +273,11 @@ func (c *Conn[I, O]) writeLoop() {
 				close(c.writerDone)
 			}
 			c.mu.Unlock()
+			return
+		}
+		if inline && !first && (len(c.queue) > 0 || c.closeMsg != nil) {
+			c.mu.Unlock()
+			go c.writeLoop(false) // still the one writer: writing stays true
 			return
 		}
 		batch, c.queue = c.queue, batch[:0]

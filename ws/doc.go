@@ -54,10 +54,13 @@
 // concurrent writes; this package owns both. Every Conn method (Send,
 // SendRaw, Close, ...) and every Hub method is safe from any goroutine. Send
 // encodes in the caller's goroutine, then queues: it never waits for the
-// network. Each connection has exactly one writer goroutine, started when
+// network. Each connection has exactly one writer, a goroutine started when
 // something is queued and gone when the queue is empty; every write has a
 // deadline (Options.WriteTimeout) and a missed deadline drops the
-// connection. Pings go out with WriteControl, which gorilla allows
+// connection. A reply sent from OnMessage while nothing else is queued or
+// being written is written by the read goroutine itself when the hook
+// returns (one write at most; whatever queued meanwhile goes to a writer
+// goroutine), which spares a goroutine hand-off per request/response. Pings go out with WriteControl, which gorilla allows
 // concurrently with the writer. Messages that queued up while the writer was
 // busy go out together, in one write of up to 64 KiB, instead of one system
 // call per message: under a broadcast burst this is most of the cost saved.
@@ -75,16 +78,23 @@
 //
 // # Memory
 //
-// An idle connection holds one goroutine (its read loop, started fresh so
-// its stack is shallow), a 512 B read buffer (Options.ReadBufferSize), one
-// timer, and no write buffer: write buffers come from a pool shared by the
-// Server, and the send queue's backing array exists only while messages are
-// queued. The HTTP handler returns after the upgrade, so net/http's
-// per-request buffers are freed. Messages are read into pooled buffers
-// (codecs must not retain them, as codec.Codec requires). Hooks run on the
-// read goroutine, so a hook with a deep call stack grows that goroutine's
-// stack for the rest of the connection's life; hand heavy work to a worker.
-// Measured against raw gorilla in tools/bench (see RESULTS.md there).
+// An idle connection holds one goroutine (its read loop), a 512 B read
+// buffer (Options.ReadBufferSize), one timer, and no write buffer. On Unix
+// the read loop waits for the next message in a shallow call (a readiness
+// check on the socket whose bytes are handed to gorilla), not deep inside
+// gorilla's frame reader, so the runtime keeps its stack at the minimal
+// 2 KiB instead of 4 KiB: about 6.7 KB per idle connection in all, under
+// half of an idiomatic raw gorilla server's. (Server connections over TLS,
+// client connections, and a ReadBufferSize of 256 or less park in gorilla's
+// read.) Write buffers come from a pool shared by the Server, and the send
+// queue's backing array exists only while messages are queued. The HTTP
+// handler returns after the upgrade, so net/http's per-request buffers are
+// freed. Messages are read into pooled buffers (codecs must not retain them,
+// as codec.Codec requires). Hooks run on the read goroutine, so a hook with a deep call stack grows that goroutine's
+// stack until a garbage collection finds it idle (and, where the read loop
+// parks in gorilla, for the rest of the connection's life); hand heavy work
+// to a worker. Measured against raw gorilla in tools/bench (see RESULTS.md
+// there).
 //
 // Sizes are bounded: messages by Options.ReadLimit (1 MiB default), queues as
 // above, connections by Options.MaxConns (503 beyond it).

@@ -41,6 +41,9 @@ func (c *Conn[I, O]) run() {
 	for {
 		var t int
 		var r io.Reader
+		if c.bc != nil {
+			c.bc.waitIdle()
+		}
 		t, r, err = ws.NextReader()
 		if err != nil {
 			break
@@ -94,8 +97,20 @@ func (c *Conn[I, O]) handle(t int, r io.Reader) error {
 		c.startClose(&CloseError{Code: code, Reason: "cannot decode message", Err: err}, false)
 		return nil
 	}
-	if err := c.sess.OnMessage(c, msg); err != nil {
+	c.mu.Lock()
+	c.inHook = true
+	c.mu.Unlock()
+	err = c.sess.OnMessage(c, msg)
+	c.mu.Lock()
+	c.inHook = false
+	inline := c.inline
+	c.inline = false
+	c.mu.Unlock()
+	if err != nil {
 		c.startClose(hookClose(err), false)
+	}
+	if inline {
+		c.writeLoop(true)
 	}
 	return nil
 }

@@ -51,9 +51,13 @@ func NewServer[I, O any](h Handler[I, O], c codec.Codec[I, O], opts *Options) *S
 	s := &Server[I, O]{h: h, codec: c, env: newEnv(opts), conns: make(map[*Conn[I, O]]struct{})}
 	o := s.env.opts
 	s.origin = originChecker(o)
+	readSize := o.ReadBufferSize
+	if readSize > 256 {
+		readSize = 0 // gorilla then uses the reader batchHijacker made
+	}
 	s.up = websocket.Upgrader{
 		HandshakeTimeout:  o.HandshakeTimeout,
-		ReadBufferSize:    o.ReadBufferSize,
+		ReadBufferSize:    readSize,
 		WriteBufferSize:   o.WriteBufferSize,
 		WriteBufferPool:   &s.env.writePool,
 		Subprotocols:      o.Subprotocols,
@@ -111,7 +115,7 @@ func (s *Server[I, O]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	bw := &batchHijacker{ResponseWriter: w, pool: &s.env.batchPool}
+	bw := &batchHijacker{ResponseWriter: w, pool: &s.env.batchPool, stash: &s.env.stashPool, readSize: s.env.opts.ReadBufferSize}
 	wc, err := s.up.Upgrade(bw, r, nil)
 	if err != nil {
 		// gorilla has written the response through s.refuse.
