@@ -60,10 +60,11 @@
 // connection. A reply sent from OnMessage while nothing else is queued or
 // being written is written by the read goroutine itself when the hook
 // returns (one write at most; whatever queued meanwhile goes to a writer
-// goroutine), which spares a goroutine hand-off per request/response. Pings go out with WriteControl, which gorilla allows
-// concurrently with the writer. Messages that queued up while the writer was
-// busy go out together, in one write of up to 64 KiB, instead of one system
-// call per message: under a broadcast burst this is most of the cost saved.
+// goroutine), which spares a goroutine hand-off per request/response.
+// Pings go out with WriteControl, which gorilla allows concurrently with the
+// writer. Messages that queued up while the writer was busy go out together,
+// in one write of up to 64 KiB, instead of one system call per message: under
+// a broadcast burst this is most of the cost saved.
 //
 // The queue is bounded by Options.SendQueue messages and
 // Options.SendQueueBytes bytes. When a message does not fit, the default
@@ -90,11 +91,11 @@
 // queue's backing array exists only while messages are queued. The HTTP
 // handler returns after the upgrade, so net/http's per-request buffers are
 // freed. Messages are read into pooled buffers (codecs must not retain them,
-// as codec.Codec requires). Hooks run on the read goroutine, so a hook with a deep call stack grows that goroutine's
-// stack until a garbage collection finds it idle (and, where the read loop
-// parks in gorilla, for the rest of the connection's life); hand heavy work
-// to a worker. Measured against raw gorilla in tools/bench (see RESULTS.md
-// there).
+// as codec.Codec requires). Hooks run on the read goroutine, so a hook with
+// a deep call stack grows that goroutine's stack until a garbage collection
+// finds it idle (and, where the read loop parks in gorilla, for the rest of
+// the connection's life); hand heavy work to a worker. Measured against raw
+// gorilla in tools/bench (see RESULTS.md there).
 //
 // Sizes are bounded: messages by Options.ReadLimit (1 MiB default), queues as
 // above, connections by Options.MaxConns (503 beyond it).
