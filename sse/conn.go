@@ -34,13 +34,18 @@ type Conn struct {
 	topics []string
 	rc     *http.ResponseController
 
-	mu     sync.Mutex
-	queue  []frame
-	spare  []frame
-	qBytes int
-	state  int
-	cause  error
-	wake   chan struct{}
+	mu    sync.Mutex
+	queue []frame
+	// replayed is how far the Last-Event-ID replay wrote, per topic: a
+	// live frame at or below it was already written. Publish appends to
+	// the store before it queues, so a frame can arrive after the replay
+	// read its event; enqueue drops it then, dropReplayed before.
+	replayed map[string]eventstore.ID
+	spare    []frame
+	qBytes   int
+	state    int
+	cause    error
+	wake     chan struct{}
 
 	lastWrite atomic.Int64 // unix ns of the last write, for keepalives
 	deadline  int64        // unix ns of the armed write deadline; the writing goroutine's
@@ -86,6 +91,10 @@ func (c *Conn) Close() { c.closeWith(AppendRetry(nil, c.s.opts.ShutdownRetry)) }
 func (c *Conn) enqueue(f frame) (evicted bool) {
 	c.mu.Lock()
 	if c.state != stateOpen {
+		c.mu.Unlock()
+		return false
+	}
+	if last, ok := c.replayed[f.topic]; ok && f.topic != "" && f.id.Compare(last) <= 0 {
 		c.mu.Unlock()
 		return false
 	}
@@ -295,6 +304,7 @@ func (c *Conn) flushFrames(w http.ResponseWriter, frames []frame) error {
 func (c *Conn) dropReplayed(upTo map[string]eventstore.ID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.replayed = upTo
 	kept := c.queue[:0]
 	for _, f := range c.queue {
 		if last, ok := upTo[f.topic]; ok && f.topic != "" && f.id.Compare(last) <= 0 {

@@ -101,8 +101,6 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 //
 //go:noinline
 func (s *Server) stream(c *Conn, w http.ResponseWriter) {
-	defer s.release(c.topics)
-	defer s.unregister(c)
 	// The request context ending (client gone, server closed) kills the
 	// connection, which wakes run: no select, no goroutine.
 	stop := context.AfterFunc(c.req.Context(), func() { c.kill(ErrClientGone) })
@@ -111,6 +109,10 @@ func (s *Server) stream(c *Conn, w http.ResponseWriter) {
 	if errors.Is(err, ErrSlowClient) {
 		s.debug("sse: evicted slow client", "conn", c.id, "remote", c.req.RemoteAddr)
 	}
+	// Gone from the server before the hook runs: the hook sees Stats and
+	// Count without this connection.
+	s.unregister(c)
+	s.release(c.topics)
 	if s.opts.OnDisconnect != nil {
 		s.opts.OnDisconnect(c, err)
 	}
