@@ -129,18 +129,18 @@ func (c *chat) accept(r *http.Request) (ws.Session[ChatIn, ChatOut], error) {
 						return ws.CloseWith(ws.CloseTryAgainLater, "store unavailable")
 					}
 				}
-				if gap {
-					if err := conn.Send(ChatOut{Kind: "gap", Room: room, Time: now()}); err != nil {
-						return err
-					}
-				}
-				// Before the welcome: a client that has the welcome
-				// receives every message appended after it.
+				// Subscribed before the gap notice and the welcome: a client
+				// that has either receives every message appended after it.
 				stop, err := c.fan.Subscribe(chatStream(room), after, c.relay(conn))
 				if err != nil {
 					return ws.CloseWith(ws.CloseTryAgainLater, "too busy")
 				}
 				unsubscribe = stop
+				if gap {
+					if err := conn.Send(ChatOut{Kind: "gap", Room: room, Time: now()}); err != nil {
+						return err
+					}
+				}
 			}
 			c.hub.Join(conn, room)
 			members := c.hub.RoomCount(room)
