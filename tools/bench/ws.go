@@ -17,9 +17,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -137,29 +139,6 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 					add(prefix + "dropped")
 					set(prefix+"dropped", impl, max(results[prefix+"dropped"][impl], float64(dropped)))
 				}
-				for _, e := range []struct {
-					size, idle int
-				}{{64, 0}, {4096, 0}, {64, sz.echoIdle}} {
-					if !want("echo") {
-						break
-					}
-					label := fmt.Sprintf("echo %dB", e.size)
-					if e.idle > 0 {
-						label += fmt.Sprintf(" (+%d idle)", e.idle)
-					}
-					p, done, err := server()
-					if err != nil {
-						return err
-					}
-					p50, p99, cpu, err := wsEcho(ctx, p, e.size, sz.echoN, e.idle)
-					done()
-					if err != nil {
-						return fmt.Errorf("%s echo %d: %w", impl, e.size, err)
-					}
-					best(label+" p50 µs", impl, p50, false)
-					best(label+" p99 µs", impl, p99, false)
-					best(label+" server CPU µs/msg", impl, cpu, false)
-				}
 				return nil
 			}()
 			if shared != nil {
@@ -168,6 +147,50 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 			if err != nil {
 				return nil, err
 			}
+		}
+		if !want("echo") {
+			continue
+		}
+		// Echo: every implementation's server runs at once and the round
+		// trips alternate between them (one each, in rotating order), so a
+		// change in the machine's load hits all of them alike.
+		err := func() error {
+			procs := make([]*wsProc, len(impls))
+			defer func() {
+				for _, p := range procs {
+					if p != nil {
+						p.stop()
+					}
+				}
+			}()
+			for i, impl := range impls {
+				p, err := startWSServer(impl)
+				if err != nil {
+					return err
+				}
+				procs[i] = p
+			}
+			for _, e := range []struct {
+				size, idle int
+			}{{64, 0}, {4096, 0}, {64, sz.echoIdle}} {
+				label := fmt.Sprintf("echo %dB", e.size)
+				if e.idle > 0 {
+					label += fmt.Sprintf(" (+%d idle)", e.idle)
+				}
+				res, err := wsEcho(ctx, procs, e.size, sz.echoN, e.idle)
+				if err != nil {
+					return fmt.Errorf("echo %d: %w", e.size, err)
+				}
+				for i, impl := range impls {
+					best(label+" p50 µs", impl, res[i].p50, false)
+					best(label+" p99 µs", impl, res[i].p99, false)
+					best(label+" server CPU µs/msg", impl, res[i].cpu, false)
+				}
+			}
+			return nil
+		}()
+		if err != nil {
+			return nil, err
 		}
 	}
 	var rows []Row
@@ -295,6 +318,16 @@ func wsIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 		fmt.Fprintf(os.Stderr, "ws idle %s: heap %.2f KB/conn, stack %.2f KB/conn, goroutines %d\n", impl,
 			float64(int64(after.Heap)-int64(before.Heap))/float64(n)/1024,
 			float64(int64(after.Stack)-int64(before.Stack))/float64(n)/1024, after.Goroutines-before.Goroutines)
+		// The heap profile (every allocation sampled) for go tool pprof.
+		if resp, err := http.Get("http://" + p.addr + "/debug/heap"); err == nil {
+			name := filepath.Join(os.TempDir(), "ws-idle-heap-"+impl+".pb.gz")
+			if f, err := os.Create(name); err == nil {
+				_, _ = io.Copy(f, resp.Body)
+				_ = f.Close()
+				fmt.Fprintf(os.Stderr, "ws idle %s: heap profile in %s\n", impl, name)
+			}
+			_ = resp.Body.Close()
+		}
 	}
 	return float64(int64(after.RSS)-int64(before.RSS)) / float64(n) / 1024, nil
 }
@@ -365,53 +398,97 @@ func wsBroadcast(ctx context.Context, p *wsProc, n, msgs, size int) (rate, p99, 
 	return float64(received) / elapsed.Seconds(), p99, cpu, total - int(received), nil
 }
 
-// wsEcho measures sequential round trips of size bytes with idle other
-// connections open.
-func wsEcho(ctx context.Context, p *wsProc, size, n, idle int) (p50, p99, cpu float64, err error) {
-	defer func() { _ = p.waitConns(0) }()
+// echoResult is one implementation's echo figures.
+type echoResult struct{ p50, p99, cpu float64 }
+
+// wsEcho measures sequential round trips of size bytes on every server in
+// procs, alternating between them round trip by round trip, with idle other
+// connections open on each. The idle connections are held by child
+// processes (one per server), as one process may hold only ~20,000 file
+// descriptors.
+func wsEcho(ctx context.Context, procs []*wsProc, size, n, idle int) ([]echoResult, error) {
+	defer func() {
+		for _, p := range procs {
+			_ = p.waitConns(0)
+		}
+	}()
 	if idle > 0 {
-		cs, err := dialMany(ctx, p.addr, idle, nil)
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		defer cs.close()
-	}
-	d := websocket.Dialer{ReadBufferSize: 8192, WriteBufferSize: 8192}
-	c, _, err := d.DialContext(ctx, "ws://"+p.addr+"/ws", nil)
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer c.Close()
-	msg := make([]byte, size)
-	warm := min(n/10, 1000)
-	var before wsStats
-	rtt := make([]time.Duration, 0, n)
-	for i := range n + warm {
-		t0 := time.Now()
-		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
-			return 0, 0, 0, err
-		}
-		_, data, err := c.ReadMessage()
-		if err != nil {
-			return 0, 0, 0, err
-		}
-		if len(data) != size {
-			return 0, 0, 0, fmt.Errorf("echo returned %d bytes, want %d", len(data), size)
-		}
-		if i >= warm {
-			rtt = append(rtt, time.Since(t0))
-		}
-		if i == warm-1 || warm == 0 && i == 0 {
-			if before, err = p.stats(); err != nil {
-				return 0, 0, 0, err
+		for _, p := range procs {
+			h, err := startServerProc("idle holder", 0, fmt.Sprintf("%s=%s %d", wsHoldEnv, p.addr, idle))
+			if err != nil {
+				return nil, err
+			}
+			defer h.stop()
+			if err := p.waitConns(idle); err != nil {
+				return nil, err
 			}
 		}
 	}
-	after, err := p.stats()
-	if err != nil {
-		return 0, 0, 0, err
+	d := websocket.Dialer{ReadBufferSize: 8192, WriteBufferSize: 8192}
+	conns := make([]*websocket.Conn, len(procs))
+	for i, p := range procs {
+		c, _, err := d.DialContext(ctx, "ws://"+p.addr+"/ws", nil)
+		if err != nil {
+			return nil, err
+		}
+		defer c.Close()
+		conns[i] = c
 	}
-	cpu = float64((after.CPU - before.CPU).Nanoseconds()) / 1e3 / float64(len(rtt))
-	slices.Sort(rtt)
-	return float64(rtt[len(rtt)/2].Nanoseconds()) / 1e3, float64(rtt[len(rtt)*99/100].Nanoseconds()) / 1e3, cpu, nil
+	msg := make([]byte, size)
+	roundTrip := func(c *websocket.Conn) (time.Duration, error) {
+		t0 := time.Now()
+		if err := c.WriteMessage(websocket.BinaryMessage, msg); err != nil {
+			return 0, err
+		}
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			return 0, err
+		}
+		if len(data) != size {
+			return 0, fmt.Errorf("echo returned %d bytes, want %d", len(data), size)
+		}
+		return time.Since(t0), nil
+	}
+	for range min(n/10, 1000) { // warm up
+		for _, c := range conns {
+			if _, err := roundTrip(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	before := make([]wsStats, len(procs))
+	for i, p := range procs {
+		var err error
+		if before[i], err = p.stats(); err != nil {
+			return nil, err
+		}
+	}
+	rtt := make([][]time.Duration, len(procs))
+	for i := range rtt {
+		rtt[i] = make([]time.Duration, 0, n)
+	}
+	for r := range n {
+		for j := range conns {
+			i := (r + j) % len(conns)
+			d, err := roundTrip(conns[i])
+			if err != nil {
+				return nil, err
+			}
+			rtt[i] = append(rtt[i], d)
+		}
+	}
+	res := make([]echoResult, len(procs))
+	for i, p := range procs {
+		after, err := p.stats()
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(rtt[i])
+		res[i] = echoResult{
+			p50: float64(rtt[i][n/2].Nanoseconds()) / 1e3,
+			p99: float64(rtt[i][n*99/100].Nanoseconds()) / 1e3,
+			cpu: float64((after.CPU - before[i].CPU).Nanoseconds()) / 1e3 / float64(n),
+		}
+	}
+	return res, nil
 }

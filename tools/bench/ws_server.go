@@ -19,6 +19,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,12 +34,38 @@ import (
 	"github.com/streamkit-dev/streamkit/ws"
 )
 
-const wsServerEnv = "STREAMKIT_BENCH_WS_SERVER"
+const (
+	wsServerEnv = "STREAMKIT_BENCH_WS_SERVER"
+	wsHoldEnv   = "STREAMKIT_BENCH_WS_HOLD" // "addr n": hold n idle connections to addr
+)
 
 func init() {
 	if impl := os.Getenv(wsServerEnv); impl != "" {
 		os.Exit(wsServe(impl))
 	}
+	if hold := os.Getenv(wsHoldEnv); hold != "" {
+		os.Exit(wsHold(hold))
+	}
+}
+
+// wsHold is the idle-connection holder process: it opens the connections,
+// prints a line when they are open, and closes them when stdin closes.
+func wsHold(spec string) int {
+	var addr string
+	var n int
+	if _, err := fmt.Sscan(spec, &addr, &n); err != nil {
+		fmt.Fprintln(os.Stderr, "bad", wsHoldEnv, err)
+		return 2
+	}
+	cs, err := dialMany(context.Background(), addr, n, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println("held")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	cs.close()
+	return 0
 }
 
 // wsImpl is one server implementation under test.
@@ -65,6 +92,14 @@ func wsServe(impl string) int {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
+	if os.Getenv("STREAMKIT_BENCH_WS_DEBUG") != "" {
+		// Every allocation sampled, so the idle rows' heap profile is exact.
+		runtime.MemProfileRate = 1
+		mux.HandleFunc("/debug/heap", func(w http.ResponseWriter, r *http.Request) {
+			runtime.GC()
+			_ = pprof.Lookup("heap").WriteTo(w, 0)
+		})
+	}
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		cpu := cpuTime() // before the forced GC below
 		var ms runtime.MemStats
