@@ -222,10 +222,16 @@ func (c *Conn) writeNow(w http.ResponseWriter, b []byte) error {
 	return nil
 }
 
-// run writes the queue until the stream ends, and returns why.
-func (c *Conn) run(w http.ResponseWriter) error {
+// run writes the queue until the stream ends or gone is closed, and
+// returns why.
+func (c *Conn) run(w http.ResponseWriter, gone <-chan struct{}) error {
 	for {
-		<-c.wake
+		select {
+		case <-c.wake:
+		case <-gone:
+			c.kill(ErrClientGone)
+			gone = nil
+		}
 		c.mu.Lock()
 		state := c.state
 		if state == stateDead {

@@ -180,7 +180,20 @@ func (p *Parser) field(line []byte) error {
 		return nil
 	}
 	var name, value []byte
-	if i := bytes.IndexByte(line, ':'); i >= 0 {
+	// The common field names are matched in place before a general
+	// search for the colon: most lines are "data:", "id:" or "event:".
+	i := -1
+	switch {
+	case len(line) > 4 && line[4] == ':' && string(line[:4]) == "data":
+		i = 4
+	case len(line) > 2 && line[2] == ':' && line[0] == 'i' && line[1] == 'd':
+		i = 2
+	case len(line) > 5 && line[5] == ':' && string(line[:5]) == "event":
+		i = 5
+	default:
+		i = bytes.IndexByte(line, ':')
+	}
+	if i >= 0 {
 		name, value = line[:i], line[i+1:]
 		if len(value) > 0 && value[0] == ' ' {
 			value = value[1:]
