@@ -2,6 +2,7 @@ package ws
 
 import (
 	"bufio"
+	"encoding/binary"
 	"net"
 	"net/http"
 	"sync"
@@ -21,9 +22,11 @@ type batchConn struct {
 	net.Conn
 	pool *sync.Pool
 
-	mu  sync.Mutex
-	on  bool
-	buf *[]byte
+	mu   sync.Mutex
+	on   bool
+	buf  *[]byte
+	hdr  [14]byte // a frame header held back to go out with its payload
+	hdrN int
 
 	// Read side, server connections only (see waitIdle): gorilla's read
 	// buffer, which we made so we can see whether it holds data, and the
@@ -60,6 +63,21 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.on {
+		// gorilla writes a server message as two writes, its frame header
+		// and then the payload, expecting net.Buffers to make them one
+		// writev; through a wrapper they would be two system calls and two
+		// TCP segments. Hold the header back and write both at once.
+		if b.hdrN > 0 {
+			h := b.hdrN
+			b.hdrN = 0
+			bufs := net.Buffers{b.hdr[:h], p}
+			n, err := bufs.WriteTo(b.Conn)
+			return max(int(n)-h, 0), err
+		}
+		if headerOnly(p) {
+			b.hdrN = copy(b.hdr[:], p)
+			return len(p), nil
+		}
 		return b.Conn.Write(p)
 	}
 	if b.buf == nil {
@@ -67,6 +85,10 @@ func (b *batchConn) Write(p []byte) (int, error) {
 		if b.buf == nil {
 			b.buf = new([]byte)
 		}
+	}
+	if b.hdrN > 0 { // not expected: headers are held back only outside a batch
+		*b.buf = append(*b.buf, b.hdr[:b.hdrN]...)
+		b.hdrN = 0
 	}
 	if len(*b.buf)+len(p) > maxBatch {
 		if err := b.flushLocked(); err != nil {
@@ -78,6 +100,32 @@ func (b *batchConn) Write(p []byte) (int, error) {
 	}
 	*b.buf = append(*b.buf, p...)
 	return len(p), nil
+}
+
+// headerOnly reports whether p is exactly a WebSocket frame header whose
+// payload is still to come. Anything else (a whole frame, a control frame
+// without payload, the handshake) is written at once.
+func headerOnly(p []byte) bool {
+	if len(p) < 2 || len(p) > 14 {
+		return false
+	}
+	n, l := 2, uint64(p[1]&0x7f)
+	switch l {
+	case 126:
+		if n += 2; len(p) < n {
+			return false
+		}
+		l = uint64(binary.BigEndian.Uint16(p[2:]))
+	case 127:
+		if n += 8; len(p) < n {
+			return false
+		}
+		l = binary.BigEndian.Uint64(p[2:])
+	}
+	if p[1]&0x80 != 0 {
+		n += 4
+	}
+	return len(p) == n && l > 0
 }
 
 func (b *batchConn) begin() {

@@ -117,3 +117,21 @@ func TestBurstIsBatched(t *testing.T) {
 	_ = c.Close()
 	<-sc.Done()
 }
+
+func TestHeaderOnly(t *testing.T) {
+	for _, tc := range []struct {
+		p    []byte
+		want bool
+	}{
+		{[]byte{0x82, 64}, true},                          // binary, 64 B to come
+		{[]byte{0x82, 126, 0x10, 0x00}, true},             // 4096 B to come
+		{[]byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}, true}, // 64 KiB to come
+		{[]byte{0x89, 0}, false},                          // ping without payload: whole
+		{[]byte{0x82, 2, 'h', 'i'}, false},                // whole frame
+		{[]byte{0x82, 126, 0x10}, false},                  // not a header
+		{[]byte{0x82, 0x80 | 4, 1, 2, 3, 4}, true},        // masked, 4 B to come
+		{[]byte("HTTP/1.1 101 Switching"), false},
+	} {
+		assert.Equal(t, tc.want, headerOnly(tc.p), "%x", tc.p)
+	}
+}
