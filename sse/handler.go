@@ -78,13 +78,17 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 	if s.opts.Retry > 0 {
 		first = AppendRetry(nil, s.opts.Retry)
 	}
-	if err := c.write(w, first); err != nil {
-		s.release(topics)
-		return nil
-	}
+	// Registered before the headers go out: a client that has its
+	// response is subscribed, so an event published as soon as it
+	// connects reaches it.
 	if !s.register(c) {
 		s.release(topics)
 		_ = c.write(w, AppendRetry(nil, s.opts.ShutdownRetry))
+		return nil
+	}
+	if err := c.write(w, first); err != nil {
+		s.unregister(c)
+		s.release(topics)
 		return nil
 	}
 	s.stats.connects.Add(1)
