@@ -160,52 +160,13 @@ func stopped(err error) error {
 	return err
 }
 
-// xread runs one XREAD BLOCK from pos. The call runs on a goroutine owned by
-// the Store so that the follower returns at once when ctx ends or the store
-// closes: go-redis cannot interrupt a blocked read, and the read ends by
-// itself within BlockTimeout.
+// xread runs one XREAD BLOCK of one stream from pos (see xreadMany).
 func (s *Store) xread(ctx context.Context, key string, pos eventstore.ID) ([]redis.XMessage, error) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, eventstore.ErrClosed
+	res, err := s.xreadMany(ctx, "follow", []string{key, pos.String()})
+	if err != nil || len(res) == 0 {
+		return nil, err
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	type result struct {
-		msgs []redis.XMessage
-		err  error
-	}
-	ch := make(chan result, 1)
-	args := &redis.XReadArgs{
-		Streams: []string{key, pos.String()},
-		Count:   int64(s.opts.ReadBatch),
-		Block:   s.opts.BlockTimeout,
-	}
-	go func() {
-		defer s.wg.Done()
-		res, err := s.c.XRead(context.WithoutCancel(ctx), args).Result()
-		var r result
-		switch {
-		case errors.Is(err, redis.Nil):
-		case err != nil:
-			r.err = err
-		case len(res) > 0:
-			r.msgs = res[0].Messages
-		}
-		ch <- r
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, fail(ctx, "follow", r.err)
-		}
-		return r.msgs, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.done:
-		return nil, eventstore.ErrClosed
-	}
+	return res[0].Messages, nil
 }
 
 // xmessage converts an XREAD entry.

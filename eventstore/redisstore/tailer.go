@@ -136,7 +136,7 @@ func (t *tailer) run() {
 			}
 			continue
 		}
-		res, err := t.s.xreadMany(t.ctx, append(keys, ids...))
+		res, err := t.s.xreadMany(t.ctx, "tail", append(keys, ids...))
 		if err != nil {
 			if t.ctx.Err() != nil || errors.Is(err, eventstore.ErrClosed) {
 				return
@@ -234,9 +234,12 @@ func (t *tailer) catchUp(name string, pos eventstore.ID) {
 	}
 }
 
-// xreadMany runs one XREAD BLOCK over streams ("key... id...") on a
-// goroutine owned by the Store, as xread does.
-func (s *Store) xreadMany(ctx context.Context, streams []string) ([]redis.XStream, error) {
+// xreadMany runs one XREAD BLOCK over streams ("key... id..."). The call
+// runs on a goroutine owned by the Store so that the caller returns at once
+// when ctx ends or the store closes: go-redis cannot interrupt a blocked
+// read, and the read ends by itself within BlockTimeout. op names the caller
+// in errors.
+func (s *Store) xreadMany(ctx context.Context, op string, streams []string) ([]redis.XStream, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -261,7 +264,7 @@ func (s *Store) xreadMany(ctx context.Context, streams []string) ([]redis.XStrea
 	select {
 	case r := <-ch:
 		if r.err != nil {
-			return nil, fail(ctx, "tail", r.err)
+			return nil, fail(ctx, op, r.err)
 		}
 		return r.res, nil
 	case <-ctx.Done():
