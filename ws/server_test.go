@@ -492,6 +492,9 @@ func TestMaxConns(t *testing.T) {
 	s, hs := startServer(t, &Options{MaxConns: 2}, func(*http.Request) (Session[any, any], error) { return newRecorder(), nil })
 	a := rawDial(t, wsURL(hs), nil)
 	rawDial(t, wsURL(hs), nil)
+	// A client has its 101 before the server counts the connection: wait
+	// for both, so that Count()==1 below means a's slot was given back.
+	require.Eventually(t, func() bool { return s.Count() == 2 }, 2*time.Second, 5*time.Millisecond)
 	_, resp, err := websocket.DefaultDialer.Dial(wsURL(hs), nil)
 	require.Error(t, err)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
