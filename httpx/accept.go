@@ -325,12 +325,14 @@ func (p *acceptParser) value() (string, bool) {
 		case c == '"':
 			return sb.String(), true
 		case c == '\\':
-			if p.eof() {
+			// quoted-pair: the escaped byte is HTAB, SP, VCHAR or
+			// obs-text (RFC 9110 5.6.4), like unescaped text.
+			if p.eof() || !qdtext(p.s[p.i]) {
 				return "", false
 			}
 			sb.WriteByte(p.s[p.i])
 			p.i++
-		case c == '\t' || (c >= 0x20 && c != 0x7f):
+		case qdtext(c):
 			sb.WriteByte(c)
 		default:
 			return "", false
@@ -338,6 +340,10 @@ func (p *acceptParser) value() (string, bool) {
 	}
 	return "", false // unterminated
 }
+
+// qdtext reports whether c may stand in a quoted string: HTAB, SP, VCHAR
+// or obs-text, never another control byte.
+func qdtext(c byte) bool { return c == '\t' || (c >= 0x20 && c != 0x7f) }
 
 // parseQ parses an RFC 9110 qvalue: "0" to "1" with at most three decimals.
 func parseQ(s string) (float64, bool) {
