@@ -103,6 +103,20 @@ func compareBest(cfg Config, scenario string, ours func(b *testing.B), peers map
 	return best
 }
 
+// measureLoop turns one operation into a benchmark body: op runs once per
+// iteration (keeping its own result alive, so the work is not optimised away
+// and no result is boxed) and its error fails the benchmark. Ours and the
+// peer go through the same wrapper.
+func measureLoop(op func() error) func(b *testing.B) {
+	return func(b *testing.B) {
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
 func codecScenarios() []Scenario {
 	return []Scenario{
 		{Name: "codec/json-encode", Peers: "encoding/json", Run: benchJSONEncode},
@@ -124,73 +138,51 @@ func benchJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 	}
 	c := codec.JSONCodec{}
 	return compareBest(cfg, "codec/json-encode",
-		func(b *testing.B) {
-			for b.Loop() {
-				out, _, err := c.Encode(v)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		},
-		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
-			for b.Loop() {
-				out, err := json.Marshal(v)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		}}), nil
+		measureLoop(func() error {
+			out, _, err := c.Encode(v)
+			runtime.KeepAlive(out)
+			return err
+		}),
+		map[string]func(b *testing.B){"encoding/json": measureLoop(func() error {
+			out, err := json.Marshal(v)
+			runtime.KeepAlive(out)
+			return err
+		})}), nil
 }
 
 func benchJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 	c := codec.JSONCodec{}
 	return compareBest(cfg, "codec/json-decode",
-		func(b *testing.B) {
-			for b.Loop() {
-				v, err := c.Decode(codecEventJSON, codec.Text)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(v)
-			}
-		},
-		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
-			for b.Loop() {
-				var v any
-				if err := json.Unmarshal(codecEventJSON, &v); err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(v)
-			}
-		}}), nil
+		measureLoop(func() error {
+			v, err := c.Decode(codecEventJSON, codec.Text)
+			runtime.KeepAlive(v)
+			return err
+		}),
+		map[string]func(b *testing.B){"encoding/json": measureLoop(func() error {
+			var v any
+			err := json.Unmarshal(codecEventJSON, &v)
+			runtime.KeepAlive(v)
+			return err
+		})}), nil
 }
 
 func benchJSONDecodeNumber(_ context.Context, cfg Config) ([]Row, error) {
 	c := codec.JSONCodec{UseNumber: true}
 	return compareBest(cfg, "codec/json-decode-usenumber",
-		func(b *testing.B) {
-			for b.Loop() {
-				v, err := c.Decode(codecEventJSON, codec.Text)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(v)
-			}
-		},
+		measureLoop(func() error {
+			v, err := c.Decode(codecEventJSON, codec.Text)
+			runtime.KeepAlive(v)
+			return err
+		}),
 		// What a caller writes to get json.Number: a Decoder over the bytes.
-		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
-			for b.Loop() {
-				dec := json.NewDecoder(bytes.NewReader(codecEventJSON))
-				dec.UseNumber()
-				var v any
-				if err := dec.Decode(&v); err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(v)
-			}
-		}}), nil
+		map[string]func(b *testing.B){"encoding/json": measureLoop(func() error {
+			dec := json.NewDecoder(bytes.NewReader(codecEventJSON))
+			dec.UseNumber()
+			var v any
+			err := dec.Decode(&v)
+			runtime.KeepAlive(v)
+			return err
+		})}), nil
 }
 
 func benchTypedJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
@@ -200,71 +192,48 @@ func benchTypedJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 	}
 	c := codec.TypedJSONCodec[codecEvent, *codecEvent]{}
 	return compareBest(cfg, "codec/typed-json-encode",
-		func(b *testing.B) {
-			for b.Loop() {
-				out, _, err := c.Encode(&ev)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		},
-		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
-			for b.Loop() {
-				out, err := json.Marshal(&ev)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		}}), nil
+		measureLoop(func() error {
+			out, _, err := c.Encode(&ev)
+			runtime.KeepAlive(out)
+			return err
+		}),
+		map[string]func(b *testing.B){"encoding/json": measureLoop(func() error {
+			out, err := json.Marshal(&ev)
+			runtime.KeepAlive(out)
+			return err
+		})}), nil
 }
 
 func benchTypedJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 	c := codec.TypedJSONCodec[*codecEvent, *codecEvent]{}
 	return compareBest(cfg, "codec/typed-json-decode",
-		func(b *testing.B) {
-			for b.Loop() {
-				v, err := c.Decode(codecEventJSON, codec.Text)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(v)
-			}
-		},
-		map[string]func(b *testing.B){"encoding/json": func(b *testing.B) {
-			for b.Loop() {
-				v := new(codecEvent)
-				if err := json.Unmarshal(codecEventJSON, v); err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(v)
-			}
-		}}), nil
+		measureLoop(func() error {
+			v, err := c.Decode(codecEventJSON, codec.Text)
+			runtime.KeepAlive(v)
+			return err
+		}),
+		map[string]func(b *testing.B){"encoding/json": measureLoop(func() error {
+			v := new(codecEvent)
+			err := json.Unmarshal(codecEventJSON, v)
+			runtime.KeepAlive(v)
+			return err
+		})}), nil
 }
 
 func benchProtoEncode(_ context.Context, cfg Config) ([]Row, error) {
 	m := codecAPI()
 	c := protocodec.NewBinaryProtoCodec[apipb.Api, apipb.Api]()
 	return compareBest(cfg, "codec/proto-binary-encode",
-		func(b *testing.B) {
-			for b.Loop() {
-				out, _, err := c.Encode(m)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		},
-		map[string]func(b *testing.B){"proto": func(b *testing.B) {
-			for b.Loop() {
-				out, err := proto.Marshal(m)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		}}), nil
+		measureLoop(func() error {
+			out, _, err := c.Encode(m)
+			runtime.KeepAlive(out)
+			return err
+		}),
+		map[string]func(b *testing.B){"proto": measureLoop(func() error {
+			out, err := proto.Marshal(m)
+			runtime.KeepAlive(out)
+			return err
+		})}), nil
 }
 
 func benchProtoDecode(_ context.Context, cfg Config) ([]Row, error) {
@@ -274,48 +243,33 @@ func benchProtoDecode(_ context.Context, cfg Config) ([]Row, error) {
 	}
 	c := protocodec.NewBinaryProtoCodec[apipb.Api, apipb.Api]()
 	return compareBest(cfg, "codec/proto-binary-decode",
-		func(b *testing.B) {
-			for b.Loop() {
-				m, err := c.Decode(data, codec.Binary)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(m)
-			}
-		},
-		map[string]func(b *testing.B){"proto": func(b *testing.B) {
-			for b.Loop() {
-				m := new(apipb.Api)
-				if err := proto.Unmarshal(data, m); err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(m)
-			}
-		}}), nil
+		measureLoop(func() error {
+			m, err := c.Decode(data, codec.Binary)
+			runtime.KeepAlive(m)
+			return err
+		}),
+		map[string]func(b *testing.B){"proto": measureLoop(func() error {
+			m := new(apipb.Api)
+			err := proto.Unmarshal(data, m)
+			runtime.KeepAlive(m)
+			return err
+		})}), nil
 }
 
 func benchProtoJSONEncode(_ context.Context, cfg Config) ([]Row, error) {
 	m := codecAPI()
 	c := protocodec.NewProtoJSONCodec[apipb.Api, apipb.Api]()
 	return compareBest(cfg, "codec/protojson-encode",
-		func(b *testing.B) {
-			for b.Loop() {
-				out, _, err := c.Encode(m)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		},
-		map[string]func(b *testing.B){"protojson": func(b *testing.B) {
-			for b.Loop() {
-				out, err := protojson.Marshal(m)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(out)
-			}
-		}}), nil
+		measureLoop(func() error {
+			out, _, err := c.Encode(m)
+			runtime.KeepAlive(out)
+			return err
+		}),
+		map[string]func(b *testing.B){"protojson": measureLoop(func() error {
+			out, err := protojson.Marshal(m)
+			runtime.KeepAlive(out)
+			return err
+		})}), nil
 }
 
 func benchProtoJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
@@ -325,22 +279,15 @@ func benchProtoJSONDecode(_ context.Context, cfg Config) ([]Row, error) {
 	}
 	c := protocodec.NewProtoJSONCodec[apipb.Api, apipb.Api]()
 	return compareBest(cfg, "codec/protojson-decode",
-		func(b *testing.B) {
-			for b.Loop() {
-				m, err := c.Decode(data, codec.Text)
-				if err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(m)
-			}
-		},
-		map[string]func(b *testing.B){"protojson": func(b *testing.B) {
-			for b.Loop() {
-				m := new(apipb.Api)
-				if err := protojson.Unmarshal(data, m); err != nil {
-					b.Fatal(err)
-				}
-				runtime.KeepAlive(m)
-			}
-		}}), nil
+		measureLoop(func() error {
+			m, err := c.Decode(data, codec.Text)
+			runtime.KeepAlive(m)
+			return err
+		}),
+		map[string]func(b *testing.B){"protojson": measureLoop(func() error {
+			m := new(apipb.Api)
+			err := protojson.Unmarshal(data, m)
+			runtime.KeepAlive(m)
+			return err
+		})}), nil
 }
