@@ -49,6 +49,33 @@
 // error). TLS certificates are always verified: trust a test CA with
 // [WithRootCAs] or pass a client with [WithWaitClient].
 //
+// # Parking idle connections without a goroutine
+//
+// net/http spends two goroutines and about 16 KB of buffers on every
+// HTTP/1.1 connection, busy or idle. A server that holds many idle
+// connections (long polls, SSE clients between events) can go under that
+// floor with two pieces:
+//
+//   - [Poller]: one-shot readiness reports ("this socket has bytes, or was
+//     closed or reset") for many connections. On Linux it is one epoll
+//     instance and one goroutine plus a few callback workers, whatever the
+//     number of connections; on other Unix systems each watch waits in a
+//     goroutine of its own (same API, no memory saving); elsewhere Watch
+//     reports errors.ErrUnsupported and the caller keeps net/http's path.
+//   - [HandbackListener]: a listener wrapper through which a handler gives a
+//     hijacked HTTP/1.1 connection back to its http.Server, with the bytes
+//     it had already read, so net/http serves whatever the handler chose
+//     not to serve itself. [HandbackFor] tells a handler whether its
+//     request's connection can be given back (never for TLS or HTTP/2, never
+//     on a server without [HandbackListener.ConnContext]); [UnwrapConn]
+//     returns the socket under a handed-back connection.
+//
+// A handler then hijacks, drops net/http's buffers, parks the bare
+// connection with a Watch, answers it later with a direct write, watches it
+// for the next request, serves a request it understands right there, and
+// hands anything else back. Hijacked connections are not tracked by
+// http.Server: their owner closes them at shutdown.
+//
 // # Helpers
 //
 //   - JSON: [DecodeJSON], [DecodeJSONRequest] and [DoJSON] read at most a
@@ -72,7 +99,9 @@
 //
 // # Concurrency
 //
-// [Serving] methods are safe for concurrent use. The CORS middleware and the
+// [Poller] and [HandbackListener] methods are safe for concurrent use;
+// Poller callbacks run on its worker goroutines, never under its locks, and
+// both own their goroutines until Close. [Serving] methods are safe for concurrent use. The CORS middleware and the
 // helpers hold no mutable state and are safe for concurrent use; the package
 // has no package-level mutable state. Each function that starts a goroutine
 // says who owns it: the serve goroutine ends when the server stops;

@@ -334,3 +334,79 @@ func ExampleNewStreamingClient() {
 	fmt.Println(c.Timeout)
 	// Output: 0s
 }
+
+// A Poller tells when a parked connection has something to read (or was
+// closed) without a goroutine waiting on it.
+func ExamplePoller() {
+	p, err := httpx.NewPoller(httpx.PollerOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	client, _ := net.Dial("tcp", ln.Addr().String())
+	defer client.Close()
+	server, _ := ln.Accept()
+	defer server.Close()
+
+	ready := make(chan struct{})
+	if _, err := p.Watch(server, func() { close(ready) }); err != nil {
+		fmt.Println(err) // not a socket, or no readiness on this system
+		return
+	}
+	_, _ = io.WriteString(client, "ping")
+	<-ready
+	buf := make([]byte, 4)
+	n, _ := server.Read(buf)
+	fmt.Println(string(buf[:n]))
+	// Output: ping
+}
+
+// A handler that answers one request itself on the hijacked connection and
+// gives the connection back to net/http, which serves the next request.
+func ExampleHandbackListener() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/raw", func(w http.ResponseWriter, r *http.Request) {
+		hl := httpx.HandbackFor(r)
+		if hl == nil { // TLS, HTTP/2, or not served through a HandbackListener
+			io.WriteString(w, "raw")
+			return
+		}
+		c, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nraw")
+		buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
+		if hl.Handback(c, buffered) != nil {
+			c.Close()
+		}
+	})
+	mux.HandleFunc("/std", hello)
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	hl := httpx.NewHandbackListener(ln, httpx.HandbackOptions{})
+	srv := &http.Server{Handler: mux, ConnContext: hl.ConnContext}
+	s, _ := httpx.Serve(context.Background(), srv, hl)
+	defer s.Close()
+
+	tr := &http.Transport{MaxConnsPerHost: 1} // one keep-alive connection
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	for _, path := range []string{"/raw", "/std", "/raw"} {
+		resp, err := hc.Get(s.URL() + path)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body))
+	}
+	// Output:
+	// raw
+	// hello
+	// raw
+}

@@ -1,0 +1,270 @@
+package httpx
+
+import (
+	"io"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// tcpPair returns both ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client *net.TCPConn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	ch := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		ch <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	s := <-ch
+	require.NotNil(t, s)
+	t.Cleanup(func() { s.Close(); c.Close() })
+	return s.(*net.TCPConn), c.(*net.TCPConn)
+}
+
+// backends are the poller implementations testable here: the system's own
+// and, on Unix, the goroutine-per-watch fallback.
+func backends() map[string]func(*Poller) (pollBackend, error) {
+	m := map[string]func(*Poller) (pollBackend, error){"native": newPollBackend}
+	if runtime.GOOS != "windows" && runtime.GOOS != "plan9" && runtime.GOOS != "js" && runtime.GOOS != "wasip1" {
+		m["goroutines"] = func(p *Poller) (pollBackend, error) { return newGoroutineBackend(p), nil }
+	}
+	return m
+}
+
+func newTestPoller(t *testing.T, mk func(*Poller) (pollBackend, error)) *Poller {
+	t.Helper()
+	p, err := newPoller(PollerOptions{Workers: 2}, mk)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, p.Close()) })
+	return p
+}
+
+func fired() (chan struct{}, func()) {
+	ch := make(chan struct{}, 4)
+	return ch, func() { ch <- struct{}{} }
+}
+
+func waitFired(t *testing.T, ch chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("readiness was not reported")
+	}
+}
+
+func notFired(t *testing.T, ch chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+		t.Fatal("readiness reported without cause")
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func TestPollerReportsData(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPoller(t, mk)
+			s, c := tcpPair(t)
+			ch, f := fired()
+			_, err := p.Watch(s, f)
+			require.NoError(t, err)
+			assert.Equal(t, 1, p.Len())
+			notFired(t, ch)
+			_, err = c.Write([]byte("hello"))
+			require.NoError(t, err)
+			waitFired(t, ch)
+			notFired(t, ch) // one-shot
+			assert.Equal(t, 0, p.Len())
+
+			// Unread data is reported again at once when re-armed.
+			_, err = p.Watch(s, f)
+			require.NoError(t, err)
+			waitFired(t, ch)
+			buf := make([]byte, 16)
+			n, err := s.Read(buf)
+			require.NoError(t, err)
+			assert.Equal(t, "hello", string(buf[:n]))
+
+			// Drained: re-armed, quiet until the next write.
+			_, err = p.Watch(s, f)
+			require.NoError(t, err)
+			notFired(t, ch)
+			_, err = c.Write([]byte("again"))
+			require.NoError(t, err)
+			waitFired(t, ch)
+		})
+	}
+}
+
+func TestPollerReportsPeerClose(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPoller(t, mk)
+			s, c := tcpPair(t)
+			ch, f := fired()
+			_, err := p.Watch(s, f)
+			require.NoError(t, err)
+			require.NoError(t, c.Close())
+			waitFired(t, ch)
+			_, err = s.Read(make([]byte, 1))
+			assert.ErrorIs(t, err, io.EOF)
+		})
+	}
+}
+
+func TestPollerReportsReset(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPoller(t, mk)
+			s, c := tcpPair(t)
+			ch, f := fired()
+			_, err := p.Watch(s, f)
+			require.NoError(t, err)
+			require.NoError(t, c.SetLinger(0)) // close sends RST
+			require.NoError(t, c.Close())
+			waitFired(t, ch)
+			_, err = s.Read(make([]byte, 1))
+			// The fallback's MSG_PEEK takes the pending error, so a reset
+			// may then read as EOF there; either way the read fails.
+			require.Error(t, err)
+		})
+	}
+}
+
+func TestPollerStop(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPoller(t, mk)
+			s, c := tcpPair(t)
+			ch, f := fired()
+			stop, err := p.Watch(s, f)
+			require.NoError(t, err)
+			assert.True(t, stop(), "stopped before readiness")
+			assert.False(t, stop(), "second stop")
+			_, err = c.Write([]byte("x"))
+			require.NoError(t, err)
+			notFired(t, ch)
+			assert.Equal(t, 0, p.Len())
+
+			// Stopped after it fired: false. The connection still works.
+			stop, err = p.Watch(s, f)
+			require.NoError(t, err)
+			waitFired(t, ch)
+			assert.False(t, stop())
+			buf := make([]byte, 4)
+			n, err := s.Read(buf)
+			require.NoError(t, err)
+			assert.Equal(t, "x", string(buf[:n]))
+		})
+	}
+}
+
+func TestPollerCallbackMayRewatch(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			p := newTestPoller(t, mk)
+			s, c := tcpPair(t)
+			var count atomic.Int32
+			done := make(chan struct{})
+			var onReady func()
+			onReady = func() {
+				buf := make([]byte, 1)
+				_, _ = s.Read(buf)
+				if count.Add(1) == 3 {
+					close(done)
+					return
+				}
+				_, err := p.Watch(s, onReady)
+				assert.NoError(t, err)
+			}
+			_, err := p.Watch(s, onReady)
+			require.NoError(t, err)
+			for range 3 {
+				_, err := c.Write([]byte("x"))
+				require.NoError(t, err)
+				time.Sleep(10 * time.Millisecond)
+			}
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("only %d reports", count.Load())
+			}
+		})
+	}
+}
+
+func TestPollerClose(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			p, err := newPoller(PollerOptions{}, mk)
+			require.NoError(t, err)
+			var conns []*net.TCPConn
+			ch, f := fired()
+			for range 5 {
+				s, _ := tcpPair(t)
+				conns = append(conns, s)
+				_, err := p.Watch(s, f)
+				require.NoError(t, err)
+			}
+			assert.Equal(t, 5, p.Len())
+			require.NoError(t, p.Close())
+			require.NoError(t, p.Close())
+			assert.Equal(t, 0, p.Len())
+			notFired(t, ch)
+			_, err = p.Watch(conns[0], f)
+			assert.ErrorIs(t, err, ErrPollerClosed)
+		})
+	}
+}
+
+func TestPollerRejectsConnWithoutFD(t *testing.T) {
+	p := newTestPoller(t, newPollBackend)
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	_, err := p.Watch(a, func() {})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "httpx: poller")
+}
+
+// Many watches on one poller: every readiness is reported exactly once.
+func TestPollerManyConns(t *testing.T) {
+	p := newTestPoller(t, newPollBackend)
+	const n = 200
+	var count atomic.Int32
+	all := make(chan struct{})
+	clients := make([]*net.TCPConn, n)
+	for i := range n {
+		s, c := tcpPair(t)
+		clients[i] = c
+		_, err := p.Watch(s, func() {
+			if count.Add(1) == n {
+				close(all)
+			}
+		})
+		require.NoError(t, err)
+	}
+	for _, c := range clients {
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+	}
+	select {
+	case <-all:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%d of %d reported", count.Load(), n)
+	}
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, int32(n), count.Load())
+}
