@@ -2,6 +2,7 @@ package sse
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,16 +24,25 @@ const (
 	stateDead    // end now; the queue was dropped
 )
 
+// syncWrite is a write the request goroutine waits for (headers, replay).
+type syncWrite struct {
+	b    []byte
+	done chan error
+}
+
 // Conn is one streaming client.
 //
 // Concurrency: its methods are safe for concurrent use. Send queues and
-// returns; the bytes are written by the request's goroutine.
+// returns; the bytes are written by the server's shared writers.
 type Conn struct {
 	s      *Server
 	id     uint64
 	req    *http.Request
 	topics []string
-	rc     *http.ResponseController
+	// Bytes go to w through rc (net/http), or to raw in high-density mode.
+	w   http.ResponseWriter
+	rc  http.ResponseController
+	raw *rawConn
 
 	mu    sync.Mutex
 	queue []frame
@@ -41,15 +51,23 @@ type Conn struct {
 	// the store before it queues, so a frame can arrive after the replay
 	// read its event; enqueue drops it then, dropReplayed before.
 	replayed map[string]eventstore.ID
-	spare    []frame
+	spare    []frame // kept only while the connection is busy
 	qBytes   int
-	state    int
 	cause    error
-	wake     chan struct{}
+	syncw    *syncWrite
+	finished chan struct{} // closed when the connection is dead and no write runs
+	state    int8
+	// scheduled: on the writers' ready list or being written, so at most
+	// one writer handles the connection at a time.
+	scheduled bool
+	// hold: setup (headers, replay) is not done; live frames wait.
+	hold  bool
+	ended bool
 
 	lastWrite atomic.Int64 // unix ns of the last write, for keepalives
-	deadline  int64        // unix ns of the armed write deadline; the writing goroutine's
+	deadline  int64        // unix ns of the armed write deadline; the writer's
 	writing   atomic.Bool
+	dead      atomic.Bool
 }
 
 // ID is the connection's number, unique within its server.
@@ -59,7 +77,7 @@ func (c *Conn) ID() uint64 { return c.id }
 func (c *Conn) Request() *http.Request { return c.req }
 
 // Topics are the topics the Authorize hook chose.
-func (c *Conn) Topics() []string { return c.topics }
+func (c *Conn) Topics() []string { return slices.Clone(c.topics) }
 
 // Send queues ev for this connection only. It is not stored, so it is not
 // replayed after a reconnect. It fails with a validation error,
@@ -106,15 +124,20 @@ func (c *Conn) enqueue(f frame) (evicted bool) {
 	}
 	c.queue = append(c.queue, f)
 	c.qBytes += len(f.b)
+	c.kickLocked()
 	c.mu.Unlock()
-	c.signal()
 	return false
 }
 
-func (c *Conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// kickLocked puts the connection on the writers' list when it has work:
+// a setup write, queued frames (after setup), or its end to settle.
+func (c *Conn) kickLocked() {
+	if c.scheduled || c.ended {
+		return
+	}
+	if c.syncw != nil || c.state == stateDead || (!c.hold && len(c.queue) > 0) {
+		c.scheduled = true
+		c.s.writers.schedule(c)
 	}
 }
 
@@ -124,10 +147,11 @@ func (c *Conn) dieLocked(err error) {
 	c.queue = c.queue[:0]
 	c.qBytes = 0
 	c.state = stateDead
+	c.dead.Store(true)
 	if c.cause == nil {
 		c.cause = err
 	}
-	c.signal()
+	c.kickLocked()
 }
 
 // deadErr returns the cause once the connection is dead.
@@ -152,7 +176,7 @@ func (c *Conn) kill(err error) {
 // connection's goroutine does not wait out its write deadline.
 func (c *Conn) abortWrite() {
 	if c.writing.Load() {
-		_ = c.rc.SetWriteDeadline(time.Now())
+		_ = c.setWriteDeadline(time.Now())
 	}
 }
 
@@ -164,7 +188,7 @@ func (c *Conn) closeWith(final []byte) {
 		c.qBytes += len(final)
 		c.state = stateClosing
 		c.cause = ErrServerClosed
-		c.signal()
+		c.kickLocked()
 	}
 	c.mu.Unlock()
 }
@@ -179,88 +203,155 @@ func (c *Conn) keepalive(cutoff int64, f []byte) {
 	if c.state == stateOpen && len(c.queue) == 0 {
 		c.queue = append(c.queue, frame{b: f})
 		c.qBytes += len(f)
-		c.signal()
+		c.kickLocked()
 	}
 	c.mu.Unlock()
 }
 
-// write writes b and flushes it under the write deadline.
+// writeNow writes b and flushes it under the write deadline; only the
+// connection's writer calls it.
 //
 // Arming a deadline costs a runtime timer update, which adds up when one
 // event goes to 10,000 connections, so the deadline is re-armed only when
 // less than half of WriteTimeout is left: every write starts with between
 // WriteTimeout/2 and WriteTimeout to finish.
-//
-// The write runs on a short-lived goroutine that write waits for. net/http's
-// write path is deep; run on the connection's own goroutine it would grow
-// that goroutine's stack to 8 KB for good (the runtime does not shrink a
-// stack that is more than a quarter used, and net/http's frames below the
-// handler already take most of that quarter). Starting a goroutine costs
-// far less than the system call it wraps, and idle connections keep 4 KB
-// stacks.
-func (c *Conn) write(w http.ResponseWriter, b []byte) error {
-	done := make(chan error, 1)
-	go func() { done <- c.writeNow(w, b) }()
-	return <-done
-}
-
-func (c *Conn) writeNow(w http.ResponseWriter, b []byte) error {
+func (c *Conn) writeNow(b []byte) error {
 	c.writing.Store(true)
 	defer c.writing.Store(false)
+	if c.dead.Load() { // killed before abortWrite could see this write
+		return ErrConnClosed
+	}
 	now := time.Now().UnixNano()
 	if wt := int64(c.s.opts.WriteTimeout); c.deadline-now < wt/2 {
 		c.deadline = now + wt
-		_ = c.rc.SetWriteDeadline(time.Unix(0, c.deadline))
+		_ = c.setWriteDeadline(time.Unix(0, c.deadline))
 	}
-	if _, err := w.Write(b); err != nil {
-		return err
-	}
-	if err := c.rc.Flush(); err != nil {
-		return err
+	if c.raw != nil {
+		if err := c.raw.write(b); err != nil {
+			return err
+		}
+	} else {
+		if len(b) > 0 {
+			if _, err := c.w.Write(b); err != nil {
+				return err
+			}
+		}
+		if err := c.rc.Flush(); err != nil {
+			return err
+		}
 	}
 	c.lastWrite.Store(now)
 	return nil
 }
 
-// run writes the queue until the stream ends or gone is closed, and
-// returns why.
-func (c *Conn) run(w http.ResponseWriter, gone <-chan struct{}) error {
-	for {
-		select {
-		case <-c.wake:
-		case <-gone:
-			c.kill(ErrClientGone)
-			gone = nil
+func (c *Conn) setWriteDeadline(t time.Time) error {
+	if c.raw != nil {
+		return c.raw.conn.SetWriteDeadline(t)
+	}
+	return c.rc.SetWriteDeadline(t)
+}
+
+// writeSync has a writer write b (headers, retry hint, replay) and waits
+// for it. The request goroutine never runs net/http's deep write path
+// itself, so its stack stays small while it waits for the stream to end.
+func (c *Conn) writeSync(b []byte) error {
+	sw := &syncWrite{b: b, done: make(chan error, 1)}
+	c.mu.Lock()
+	if c.state == stateDead {
+		err := c.cause
+		c.mu.Unlock()
+		return err
+	}
+	c.syncw = sw
+	c.kickLocked()
+	c.mu.Unlock()
+	return <-sw.done
+}
+
+// startLive ends setup: queued live frames go out from now on.
+func (c *Conn) startLive() {
+	c.mu.Lock()
+	c.hold = false
+	c.kickLocked()
+	c.mu.Unlock()
+}
+
+// flush is a writer's turn on the connection: the pending setup write, or
+// every queued frame in one write. It reports whether the connection has
+// more to write (it goes to the back of the list then).
+func (c *Conn) flush() (more bool) {
+	c.mu.Lock()
+	if sw := c.syncw; sw != nil {
+		c.syncw = nil
+		c.mu.Unlock()
+		err := c.writeNow(sw.b)
+		if err != nil {
+			err = c.writeFailed(err)
 		}
+		sw.done <- err
 		c.mu.Lock()
+	} else if c.state != stateDead && !c.hold && len(c.queue) > 0 {
 		state := c.state
-		if state == stateDead {
-			err := c.cause
-			c.mu.Unlock()
-			return err
-		}
 		frames := c.queue
 		c.queue = c.spare[:0]
 		c.spare = nil
 		c.qBytes = 0
 		c.mu.Unlock()
 
-		err := c.flushFrames(w, frames)
+		err := c.flushFrames(frames)
 		clear(frames)
-		if cap(frames) <= 64 { // a queue that grew in a burst is not kept
-			c.mu.Lock()
-			if c.spare == nil {
-				c.spare = frames[:0]
-			}
-			c.mu.Unlock()
+		c.mu.Lock()
+		// A busy connection (more queued meanwhile) keeps the slice for
+		// its next write; an idle one holds none. One that grew in a
+		// burst is not kept.
+		if len(c.queue) > 0 && cap(frames) <= 64 && c.spare == nil {
+			c.spare = frames[:0]
 		}
+		c.mu.Unlock()
 		if err != nil {
-			return c.writeFailed(err)
+			c.writeFailed(err)
+		} else if state == stateClosing {
+			c.kill(ErrServerClosed)
 		}
-		if state == stateClosing {
-			return ErrServerClosed
-		}
+		c.mu.Lock()
 	}
+	if c.syncw != nil || (c.state != stateDead && !c.hold && len(c.queue) > 0) {
+		c.mu.Unlock()
+		return true
+	}
+	c.scheduled = false
+	if len(c.queue) == 0 {
+		c.spare = nil
+	}
+	ended := false
+	if c.state == stateDead && !c.ended {
+		c.ended = true
+		ended = true
+		close(c.finished)
+	}
+	c.mu.Unlock()
+	if ended && c.raw != nil {
+		// No request goroutine waits in high-density mode: the writer
+		// ends the connection.
+		c.raw.end(c)
+	}
+	return false
+}
+
+// wait blocks the request goroutine until the stream ends or gone is
+// closed (the client left or the server aborted the request), and
+// returns why the stream ended.
+func (c *Conn) wait(gone <-chan struct{}) error {
+	select {
+	case <-c.finished:
+	case <-gone:
+		c.kill(ErrClientGone)
+		c.abortWrite()
+		<-c.finished
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
 }
 
 // writeFailed ends the connection after a failed write and returns why.
@@ -288,19 +379,19 @@ func (c *Conn) writeFailed(err error) error {
 
 // flushFrames writes frames in one write and one flush: a connection that
 // fell behind catches up with one syscall, not one per event.
-func (c *Conn) flushFrames(w http.ResponseWriter, frames []frame) error {
+func (c *Conn) flushFrames(frames []frame) error {
 	switch len(frames) {
 	case 0:
 		return nil
 	case 1:
-		return c.write(w, frames[0].b)
+		return c.writeNow(frames[0].b)
 	}
 	bp := c.s.getBuf()
 	b := *bp
 	for _, f := range frames {
 		b = append(b, f.b...)
 	}
-	err := c.write(w, b)
+	err := c.writeNow(b)
 	*bp = b
 	c.s.putBuf(bp)
 	return err

@@ -55,14 +55,21 @@
 //
 // Server, Conn and Client methods are safe for concurrent use. Publish
 // never waits for a client: it takes a store append and one short lock per
-// subscriber to queue a shared byte slice. Every connection's queue is
-// drained by its own request goroutine (net/http's) into one write and one
-// flush; no lock is held across network I/O. The write itself runs on a
-// short-lived goroutine that the request goroutine waits for, so that the
-// deep net/http write path does not leave every idle connection with an
-// 8 KB stack. Idle connections cost no goroutine beyond net/http's two;
-// one keepalive goroutine runs per server while it has connections. Hooks (Authorize,
-// OnConnect, OnDisconnect, OnGap) run on the request's goroutine.
+// subscriber to queue a shared byte slice. The bytes are written by a few
+// writer goroutines shared by all of a server's connections: a connection
+// with something queued waits on their FIFO list once, and everything it
+// has queued by its turn goes out in one write and one flush; no lock is
+// held across network I/O. A write that blocks (a client that stopped
+// reading) does not hold up the others: a write running for more than
+// 2 ms no longer counts as a writer, and another one is started, so at
+// least max(2, GOMAXPROCS) writers keep making progress; those extra
+// writers exit once the list is empty, and all of them when the server has
+// no connections. The request goroutine (net/http's) only waits for its
+// stream to end, on a shallow stack: idle connections cost no goroutine
+// beyond net/http's two, and keep them at net/http's minimum stack sizes.
+// One keepalive goroutine runs per server while it has connections. Hooks
+// (Authorize, OnConnect, OnDisconnect, OnGap) run on the request's
+// goroutine.
 //
 // # Memory and slow clients
 //

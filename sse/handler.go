@@ -9,6 +9,10 @@ import (
 	"github.com/streamkit-dev/streamkit/eventstore"
 )
 
+// defaultTopics is what a request gets without an Authorize hook; shared,
+// never modified.
+var defaultTopics = []string{DefaultTopic}
+
 // replayPage is how many events replay reads from the store at a time.
 const replayPage = 256
 
@@ -25,7 +29,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// connection's goroutine blocks with a shallow stack (which lets the
 	// runtime shrink it): idle memory per connection is the point.
 	if c := s.open(w, r); c != nil {
-		s.stream(c, w)
+		s.stream(c)
 	}
 }
 
@@ -39,7 +43,7 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 		http.Error(w, "sse: server shutting down", http.StatusServiceUnavailable)
 		return nil
 	}
-	topics := []string{DefaultTopic}
+	topics := defaultTopics
 	if s.opts.Authorize != nil {
 		t, err := s.opts.Authorize(r)
 		if err != nil {
@@ -72,7 +76,8 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 	// stream.
 	_ = rc.SetReadDeadline(time.Time{})
 
-	c := &Conn{s: s, req: r, topics: topics, rc: rc, wake: make(chan struct{}, 1)}
+	c := &Conn{s: s, req: r, topics: topics, w: w, hold: true, finished: make(chan struct{})}
+	c.rc = *rc
 	c.lastWrite.Store(time.Now().UnixNano())
 	var first []byte
 	if s.opts.Retry > 0 {
@@ -80,13 +85,18 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 	}
 	// Registered before the headers go out: a client that has its
 	// response is subscribed, so an event published as soon as it
-	// connects reaches it.
+	// connects reaches it. Live events wait (hold) until the replay is
+	// written.
 	if !s.register(c) {
 		s.release(topics)
-		_ = c.write(w, AppendRetry(nil, s.opts.ShutdownRetry))
+		_ = c.writeSync(AppendRetry(nil, s.opts.ShutdownRetry))
+		c.kill(ErrServerClosed)
+		<-c.finished
+		s.retireIfIdle()
 		return nil
 	}
-	if err := c.write(w, first); err != nil {
+	if err := c.writeSync(first); err != nil {
+		<-c.finished
 		s.unregister(c)
 		s.release(topics)
 		return nil
@@ -95,21 +105,28 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 	if s.opts.OnConnect != nil {
 		s.opts.OnConnect(c)
 	}
-	if err := s.replay(r.Context(), c, w, r.Header.Get("Last-Event-ID")); err != nil {
+	if err := s.replay(r.Context(), c, r.Header.Get("Last-Event-ID")); err != nil {
 		c.kill(err)
 	}
+	c.startLive()
 	return c
 }
 
-// stream writes queued events until the connection ends.
+// stream waits until the connection ends; the server's writers write its
+// events meanwhile.
 //
 //go:noinline
-func (s *Server) stream(c *Conn, w http.ResponseWriter) {
-	// run also waits on the request context (client gone, server closed):
+func (s *Server) stream(c *Conn) {
+	// wait also watches the request context (client gone, server closed):
 	// a select costs less per connection than a context.AfterFunc
 	// registration (0.3 KB less heap per idle connection, measured), and
 	// needs no goroutine either.
-	err := c.run(w, c.req.Context().Done())
+	err := c.wait(c.req.Context().Done())
+	s.end(c, err)
+}
+
+// end unregisters an ended connection and runs the hook.
+func (s *Server) end(c *Conn, err error) {
 	if errors.Is(err, ErrSlowClient) {
 		s.debug("sse: evicted slow client", "conn", c.id, "remote", c.req.RemoteAddr)
 	}
@@ -125,14 +142,14 @@ func (s *Server) stream(c *Conn, w http.ResponseWriter) {
 // replay writes the events after lastID, merged across the connection's
 // topics in ID order, and records how far it got so that run does not
 // write them twice. A position that cannot be resumed gets a reset event.
-func (s *Server) replay(ctx context.Context, c *Conn, w http.ResponseWriter, header string) error {
+func (s *Server) replay(ctx context.Context, c *Conn, header string) error {
 	if header == "" {
 		return nil
 	}
 	after, err := parseLastEventID(header)
 	if err != nil {
 		for _, t := range c.topics {
-			if err := s.reset(c, w, t, ErrBadLastEventID); err != nil {
+			if err := s.reset(c, t, ErrBadLastEventID); err != nil {
 				return err
 			}
 		}
@@ -145,7 +162,7 @@ func (s *Server) replay(ctx context.Context, c *Conn, w http.ResponseWriter, hea
 			if !errors.Is(err, eventstore.ErrGap) {
 				return err
 			}
-			if err := s.reset(c, w, t, err); err != nil {
+			if err := s.reset(c, t, err); err != nil {
 				return err
 			}
 			continue
@@ -163,7 +180,7 @@ func (s *Server) replay(ctx context.Context, c *Conn, w http.ResponseWriter, hea
 				if !errors.Is(err, eventstore.ErrGap) {
 					return err
 				}
-				if err := s.reset(c, w, cur.topic, err); err != nil {
+				if err := s.reset(c, cur.topic, err); err != nil {
 					return err
 				}
 				cur.done = true
@@ -180,7 +197,7 @@ func (s *Server) replay(ctx context.Context, c *Conn, w http.ResponseWriter, hea
 				return err // evicted or gone while replaying
 			}
 			if len(*bp) > 0 {
-				if err := c.write(w, *bp); err != nil {
+				if err := c.writeSync(*bp); err != nil {
 					return err
 				}
 				*bp = (*bp)[:0]
@@ -204,13 +221,13 @@ func (s *Server) replay(ctx context.Context, c *Conn, w http.ResponseWriter, hea
 	return nil
 }
 
-func (s *Server) reset(c *Conn, w http.ResponseWriter, topic string, cause error) error {
+func (s *Server) reset(c *Conn, topic string, cause error) error {
 	if s.opts.OnGap != nil {
 		s.opts.OnGap(c.req, topic, cause)
 	}
 	ev := Event{Type: s.opts.ResetEvent, Data: []byte(topic)}
 	b, _ := ev.AppendTo(nil)
-	return c.write(w, b)
+	return c.writeSync(b)
 }
 
 // parseLastEventID checks a client's header (bounded, printable ASCII)

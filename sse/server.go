@@ -154,6 +154,7 @@ type Server struct {
 
 	keepaliveFrame []byte
 	bufPool        sync.Pool
+	writers        *writerPool
 
 	stats struct {
 		connects, evictions, published, dropped atomic.Uint64
@@ -186,6 +187,7 @@ func NewServer(opts Options) *Server {
 		conns:          make(map[*Conn]struct{}),
 		topics:         make(map[string]map[*Conn]struct{}),
 		keepaliveFrame: []byte(":\n\n"),
+		writers:        newWriterPool(),
 	}
 	if opts.Fanout != nil {
 		s.store = opts.Fanout.Store()
@@ -335,6 +337,16 @@ func (s *Server) register(c *Conn) bool {
 	return true
 }
 
+// retireIfIdle lets the writers exit when no connection is left.
+func (s *Server) retireIfIdle() {
+	s.mu.RLock()
+	n := len(s.conns)
+	s.mu.RUnlock()
+	if n == 0 {
+		s.writers.retire()
+	}
+}
+
 func (s *Server) unregister(c *Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -348,6 +360,7 @@ func (s *Server) unregister(c *Conn) {
 		}
 	}
 	if len(s.conns) == 0 {
+		s.writers.retire()
 		if s.ticking {
 			close(s.stopTick)
 			s.ticking = false

@@ -373,9 +373,25 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 	if err != nil {
 		return nil, err
 	}
+	if os.Getenv("STREAMKIT_BENCH_SSE_DEBUG") == "2" { // a second GC: do parked stacks shrink further?
+		if st, err = p.stats(); err != nil {
+			return nil, err
+		}
+	}
+	if os.Getenv("STREAMKIT_BENCH_SSE_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, "bench: sse %s idle: stack %.2f KB/conn, starting stack %d B (base %d, max %d)\n", impl,
+			float64(int64(st.Stack)-int64(base.Stack))/1024/float64(sz.clients), st.StartStack, base.StartStack, st.MaxStart)
+	}
 	out["idle KB/conn"] = float64(int64(st.RSS)-int64(base.RSS)) / 1024 / float64(sz.clients)
 	out["goroutines/conn"] = float64(st.Goroutines-base.Goroutines) / float64(sz.clients)
 	out["idle heap+stack KB/conn"] = float64(int64(st.Heap)-int64(base.Heap)) / 1024 / float64(sz.clients)
+	if os.Getenv("STREAMKIT_BENCH_SSE_IDLE_ONLY") != "" { // for quick looks at the idle rows
+		if d, _ := time.ParseDuration(os.Getenv("STREAMKIT_BENCH_SSE_PAUSE")); d > 0 { // time to inspect the server process
+			fmt.Fprintf(os.Stderr, "bench: sse %s idle: pausing %v (heap profile: http://%s/heap)\n", impl, d, p.addr)
+			time.Sleep(d)
+		}
+		return out, nil
+	}
 
 	// Burst: sz.burst events of 64 B, unthrottled.
 	start0 := sumCounts(clients)

@@ -19,8 +19,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +47,11 @@ type sseStats struct {
 	RSS        uint64
 	Heap       uint64
 	Goroutines int
+	// Diagnostics (printed with STREAMKIT_BENCH_SSE_DEBUG): stack bytes in
+	// use and the runtime's starting stack size for new goroutines.
+	Stack      uint64
+	StartStack uint64
+	MaxStart   uint64 // largest starting stack size seen (sampled every ms with the debug knob)
 }
 
 type ldEvent struct{ data string }
@@ -159,6 +167,24 @@ func sseServe(impl string) int {
 		fmt.Fprintln(os.Stderr, "unknown impl", impl)
 		return 2
 	}
+	var maxStart atomic.Uint64
+	debugOn := os.Getenv("STREAMKIT_BENCH_SSE_DEBUG") != ""
+	if debugOn {
+		runtime.MemProfileRate = 1
+	}
+	if debugOn {
+		go func() {
+			sm := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
+			for {
+				metrics.Read(sm)
+				if v := sm[0].Value.Uint64(); v != maxStart.Load() {
+					fmt.Fprintf(os.Stderr, "bench: sse server: starting stack %d B at %d goroutines\n", v, runtime.NumGoroutine())
+					maxStart.Store(v)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/sse", handler)
 	mux.HandleFunc("/publish", func(w http.ResponseWriter, r *http.Request) {
@@ -173,8 +199,21 @@ func sseServe(impl string) int {
 		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		_ = json.NewEncoder(w).Encode(sseStats{RSS: readRSS(), Heap: ms.HeapInuse + ms.StackInuse, Goroutines: runtime.NumGoroutine()})
+		sm := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
+		metrics.Read(sm)
+		var start uint64
+		if sm[0].Value.Kind() == metrics.KindUint64 {
+			start = sm[0].Value.Uint64()
+		}
+		_ = json.NewEncoder(w).Encode(sseStats{RSS: readRSS(), Heap: ms.HeapInuse + ms.StackInuse, Goroutines: runtime.NumGoroutine(),
+			Stack: ms.StackInuse, StartStack: start, MaxStart: maxStart.Load()})
 	})
+	if debugOn {
+		mux.HandleFunc("/heap", func(w http.ResponseWriter, _ *http.Request) {
+			runtime.GC()
+			_ = pprof.Lookup("heap").WriteTo(w, 0)
+		})
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
