@@ -503,7 +503,10 @@ func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	if v, _ := strconv.Atoi(os.Getenv("STREAMKIT_BENCH_SSE_FANOUT")); v > 0 {
 		clients = v
 	}
-	impls := append([]string{"streamkit"}, ssePeers...)
+	// "floor" is not a peer: one goroutine writing the event to every
+	// socket in turn (no HTTP after the response head), the least a server
+	// process can spend here.
+	impls := append([]string{"streamkit"}, append(ssePeers, "floor")...)
 	if v := os.Getenv("STREAMKIT_BENCH_SSE_IMPLS"); v != "" {
 		impls = strings.Split(v, ",")
 	}
@@ -517,7 +520,7 @@ func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
 		fmt.Fprintf(os.Stderr, "bench: sse/fanout %s: last delivery %.1f ms\n", impl, v)
 	}
 	var rows []Row
-	for _, peer := range ssePeers {
+	for _, peer := range append(ssePeers, "floor") {
 		if _, ok := res[peer]; !ok {
 			continue
 		}

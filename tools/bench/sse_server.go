@@ -121,6 +121,49 @@ func (h *naiveHub) publish(data []byte) {
 	}
 }
 
+// floorHub is the loopback write floor, not an SSE library: it hijacks each
+// connection, writes a chunked 200 response head, and publishes by writing
+// each event as one chunk to every socket in turn from the publishing
+// goroutine: one write system call per socket and nothing else. No
+// isolation: a stalled socket blocks it (it is for the fan-out rows).
+type floorHub struct {
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (h *floorHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	if _, err := io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"); err != nil {
+		conn.Close()
+		return
+	}
+	h.mu.Lock()
+	h.conns = append(h.conns, conn)
+	h.mu.Unlock()
+}
+
+func (h *floorHub) publish(data []byte) {
+	ev := append(append([]byte("data: "), data...), '\n', '\n')
+	chunk := append(fmt.Appendf(nil, "%x\r\n", len(ev)), ev...)
+	chunk = append(chunk, "\r\n"...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		_, _ = c.Write(chunk)
+	}
+}
+
+func (h *floorHub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		c.Close()
+	}
+}
+
 func sseServe(impl string) int {
 	var handler http.Handler
 	var publish func([]byte)
@@ -163,6 +206,11 @@ func sseServe(impl string) int {
 		handler = h
 		publish = h.publish
 		shutdown = func() {}
+	case "floor":
+		h := &floorHub{}
+		handler = h
+		publish = h.publish
+		shutdown = h.close
 	default:
 		fmt.Fprintln(os.Stderr, "unknown impl", impl)
 		return 2
