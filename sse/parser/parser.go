@@ -14,8 +14,10 @@
 //
 // Memory is bounded: an event (its data, type and id) or a single line
 // larger than Options.MaxEventSize fails with an *[EventTooLargeError].
-// Each dispatched event costs at most one allocation (its strings share one
-// backing array).
+// Each dispatched event costs at most one allocation: its new strings share
+// one backing array, and those of events up to 512 bytes are carved from
+// shared 4 KiB blocks (about one allocation per 40 small events), so a
+// string the caller keeps holds at most 4 KiB alive.
 //
 // A Parser is not safe for concurrent use.
 package parser
@@ -27,6 +29,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -108,7 +111,7 @@ type Parser struct {
 	lastType string
 	retry    time.Duration
 	retrySet bool
-	scratch  []byte
+	arena    strings.Builder // see str
 }
 
 // New returns a parser reading r.
@@ -175,34 +178,53 @@ func (p *Parser) Next() (Event, error) {
 
 func (p *Parser) tooLarge() error { return &EventTooLargeError{Limit: p.maxEvent} }
 
+// Field kinds.
+const (
+	fOther = iota
+	fData
+	fID
+	fEvent
+	fRetry
+)
+
 func (p *Parser) field(line []byte) error {
 	if line[0] == ':' {
 		return nil
 	}
-	var name, value []byte
 	// The common field names are matched in place before a general
 	// search for the colon: most lines are "data:", "id:" or "event:".
-	i := -1
+	kind := fOther
+	var value []byte
 	switch {
 	case len(line) > 4 && line[4] == ':' && string(line[:4]) == "data":
-		i = 4
+		kind, value = fData, line[5:]
 	case len(line) > 2 && line[2] == ':' && line[0] == 'i' && line[1] == 'd':
-		i = 2
+		kind, value = fID, line[3:]
 	case len(line) > 5 && line[5] == ':' && string(line[:5]) == "event":
-		i = 5
+		kind, value = fEvent, line[6:]
 	default:
-		i = bytes.IndexByte(line, ':')
-	}
-	if i >= 0 {
-		name, value = line[:i], line[i+1:]
-		if len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
+		name := line
+		if i := bytes.IndexByte(line, ':'); i >= 0 {
+			name, value = line[:i], line[i+1:]
 		}
-	} else {
-		name = line
+		switch string(name) {
+		case "data":
+			kind = fData
+		case "event":
+			kind = fEvent
+		case "id":
+			kind = fID
+		case "retry":
+			kind = fRetry
+		default:
+			return nil
+		}
 	}
-	switch string(name) {
-	case "data":
+	if len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
+	}
+	switch kind {
+	case fData:
 		p.eventSize += len(value) + 1
 		if p.eventSize > p.maxEvent {
 			return p.tooLarge()
@@ -220,13 +242,13 @@ func (p *Parser) field(line []byte) error {
 			p.data = append(p.data, value...)
 		}
 		p.hasData = true
-	case "event":
+	case fEvent:
 		p.eventSize += len(value) - len(p.typ)
 		if p.eventSize > p.maxEvent {
 			return p.tooLarge()
 		}
 		p.typ = append(p.typ[:0], value...)
-	case "id":
+	case fID:
 		if bytes.IndexByte(value, 0) >= 0 {
 			return nil
 		}
@@ -239,7 +261,7 @@ func (p *Parser) field(line []byte) error {
 		}
 		p.idBuf = append(p.idBuf[:0], value...)
 		p.idSet = true
-	case "retry":
+	case fRetry:
 		if len(value) == 0 {
 			return nil
 		}
@@ -312,24 +334,17 @@ func (p *Parser) build() (Event, bool) {
 		return p.dispatchSlow(newID, newType), true
 	}
 	if !newID && !newType {
-		return Event{Data: string(data), ID: p.lastID, Type: p.eventType()}, true
+		return Event{Data: p.str(data, nil, nil), ID: p.lastID, Type: p.eventType()}, true
 	}
-	s := p.scratch[:0]
-	s = append(s, data...)
-	n := len(s)
+	var id, t []byte
 	if newID {
-		s = append(s, p.idBuf...)
+		id = p.idBuf
 	}
-	m := len(s)
 	if newType {
-		s = append(s, typ...)
+		t = typ
 	}
-	all := string(s)
-	if cap(s) <= 64<<10 {
-		p.scratch = s[:0]
-	} else {
-		p.scratch = nil
-	}
+	all := p.str(data, id, t)
+	n, m := len(data), len(data)+len(id)
 	ev := Event{Data: all[:n]}
 	if newID {
 		p.lastID = all[n:m]
@@ -340,6 +355,37 @@ func (p *Parser) build() (Event, bool) {
 	ev.ID = p.lastID
 	ev.Type = p.eventType()
 	return ev, true
+}
+
+// arenaSize is the block that the strings of small events are carved from:
+// one allocation per block instead of one per event. A string handed out
+// keeps its block alive, so an event that the caller keeps holds at most
+// arenaSize bytes; events larger than arenaSize/8 get their own allocation.
+const arenaSize = 4 << 10
+
+// str returns a, b and c concatenated as one string. Small ones are carved
+// from a strings.Builder used as an arena: its bytes are never written
+// again once written, and its buffer is not zeroed when allocated.
+func (p *Parser) str(a, b, c []byte) string {
+	n := len(a) + len(b) + len(c)
+	if n == 0 {
+		return ""
+	}
+	ar := &p.arena
+	if n > arenaSize/8 {
+		ar = &strings.Builder{}
+		ar.Grow(n)
+	} else if ar.Cap()-ar.Len() < n {
+		*ar = strings.Builder{}
+		ar.Grow(arenaSize)
+	}
+	start := ar.Len()
+	ar.Write(a)
+	if len(b)+len(c) > 0 {
+		ar.Write(b)
+		ar.Write(c)
+	}
+	return ar.String()[start:]
 }
 
 func (p *Parser) dispatchSlow(newID, newType bool) Event {
@@ -362,6 +408,19 @@ func (p *Parser) eventType() string {
 // readLine returns the next line without its ending. The slice is valid
 // until the next call.
 func (p *Parser) readLine() ([]byte, error) {
+	// Fast path: a whole line is buffered and the buffer holds no CR (CR
+	// line endings are rare; the scan for one is cached by find).
+	if p.bomDone && !p.skipLF && p.cr < 0 && p.crScan >= p.end {
+		if i := bytes.IndexByte(p.buf[p.start:p.end], '\n'); i >= 0 {
+			line := p.buf[p.start : p.start+i]
+			p.start += i + 1
+			return line, nil
+		}
+	}
+	return p.readLineSlow()
+}
+
+func (p *Parser) readLineSlow() ([]byte, error) {
 	maxLine := p.maxEvent + 16 // room for the field name
 	for {
 		if p.skipLF && p.start < p.end {

@@ -2,6 +2,7 @@ package parser
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -238,4 +239,32 @@ func BenchmarkParser(b *testing.B) {
 			}
 		}
 	}
+}
+
+// TestKeptStringsStayIntact: event strings carved from a shared block are
+// never overwritten by later events (small and large, across blocks).
+func TestKeptStringsStayIntact(t *testing.T) {
+	var sb strings.Builder
+	var want []Event
+	for i := range 2000 {
+		data := fmt.Sprintf("event %d %s", i, strings.Repeat("x", i%700))
+		ev := Event{Type: "message", Data: data, ID: fmt.Sprint(i)}
+		if i%3 == 0 {
+			ev.Type = fmt.Sprint("t", i)
+			fmt.Fprintf(&sb, "event: %s\n", ev.Type)
+		}
+		fmt.Fprintf(&sb, "id: %s\ndata: %s\n\n", ev.ID, data)
+		want = append(want, ev)
+	}
+	p := New(strings.NewReader(sb.String()), Options{})
+	var got []Event
+	for {
+		ev, err := p.Next()
+		if err != nil {
+			require.ErrorIs(t, err, io.EOF)
+			break
+		}
+		got = append(got, ev)
+	}
+	require.Equal(t, want, got)
 }
