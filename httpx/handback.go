@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 )
 
 // ErrHandbackFull is returned by [HandbackListener.Handback] when the queue
@@ -174,13 +175,26 @@ func (l *HandbackListener) Close() error {
 type handbackKey struct{}
 
 // ConnContext is an http.Server.ConnContext that marks the connections of
-// this listener, for [HandbackFor]. TLS connections are not marked. If the
-// server needs a ConnContext of its own, call this one from it.
+// this listener, for [HandbackFor]. Only sockets are marked (a
+// [syscall.Conn], possibly handed back): not TLS connections, not in-memory
+// pipes. If the server needs a ConnContext of its own, call this one from
+// it.
 func (l *HandbackListener) ConnContext(ctx context.Context, c net.Conn) context.Context {
 	if _, ok := c.(*tls.Conn); ok {
 		return ctx
 	}
+	if rc, ok := c.(*replayConn); ok {
+		c = rc.Conn // not UnwrapConn: the server has yet to read the bytes
+	}
+	if !isSyscallConn(c) {
+		return ctx
+	}
 	return context.WithValue(ctx, handbackKey{}, l)
+}
+
+func isSyscallConn(c net.Conn) bool {
+	_, ok := c.(syscall.Conn)
+	return ok
 }
 
 // HandbackFor returns the listener r's connection can be handed back to,

@@ -170,6 +170,10 @@ func TestHandbackForNeedsMarkedPlainHTTP1(t *testing.T) {
 	r.TLS = &tls.ConnectionState{}
 	assert.Nil(t, HandbackFor(r))
 	assert.Equal(t, r.Context(), hl.ConnContext(r.Context(), &tls.Conn{}))
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	assert.Equal(t, r.Context(), hl.ConnContext(r.Context(), a), "no socket under a pipe")
 }
 
 func TestHandbackCloseUnblocksAcceptAndClosesPending(t *testing.T) {
