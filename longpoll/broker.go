@@ -91,6 +91,17 @@ type Options struct {
 	// CORS, if set, wraps both handlers in httpx.CORS with these options.
 	CORS *httpx.CORSOptions
 
+	// DisableConnParking keeps every poll on net/http's handler goroutine.
+	// By default a plain HTTP/1.1 poll that has to wait, served through an
+	// httpx.HandbackListener (the seed Server uses one on Linux), is parked
+	// on its bare connection instead (see "High density" in the package
+	// doc).
+	DisableConnParking bool
+	// IdleTimeout closes a parked connection that has been answered and
+	// sent no new request for this long (net/http's IdleTimeout, for the
+	// connections the broker holds). Default 2 minutes.
+	IdleTimeout time.Duration
+
 	// Logger receives store failures. nil means silent.
 	Logger *slog.Logger
 }
@@ -108,6 +119,9 @@ func (o Options) withDefaults() Options {
 	def(&o.MaxEventsPerAnswer, DefaultMaxEventsPerAnswer)
 	def(&o.MaxCategoriesPerRequest, DefaultMaxCategoriesPerRequest)
 	def(&o.MaxWaiting, DefaultMaxWaiting)
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
 	return o
 }
 
@@ -156,6 +170,11 @@ type Broker struct {
 	waiting  atomic.Int64
 
 	published, answers, delivered, timeouts, encodes atomic.Uint64
+
+	// bareOK: polls may park on bare connections; directOK: requests on
+	// them may be served without net/http (no hooks or CORS to honour).
+	bareOK, directOK bool
+	bare             bareSet
 }
 
 // category is the waiting room of one category. It exists while polls wait
@@ -178,7 +197,13 @@ type cached struct {
 	enc []byte
 }
 
-type waiter struct{ ch chan struct{} }
+// waiter is a poll registered in a category: woken through ch (a poll on
+// net/http's goroutine) or, when bare is set, claimed and answered by the
+// publish itself (a poll parked on a bare connection, parked.go).
+type waiter struct {
+	ch   chan struct{}
+	bare *bareConn
+}
 
 func (w *waiter) wake() {
 	select {
@@ -195,6 +220,11 @@ func NewBroker(opts Options) (*Broker, error) {
 		opts.Store = opts.Fanout.Store()
 	}
 	b := &Broker{opts: opts, store: opts.Store, cats: map[string]*category{}, stop: make(chan struct{}), idle: make(chan struct{})}
+	// Parked polls are answered by the publish that claims them, with the
+	// one event it appended: not with events of other processes (Fanout),
+	// nor when a read takes events away from others (DeleteAfterRead).
+	b.bareOK = bareSupported && !opts.DisableConnParking && opts.Fanout == nil && !opts.DeleteAfterRead
+	b.directOK = opts.BeforeSubscribe == nil && opts.CORS == nil
 	if b.store == nil {
 		b.store = eventstore.NewMemory(opts.StoreOptions())
 		b.ownStore = true
@@ -318,14 +348,25 @@ func (b *Broker) publish(ctx context.Context, name string, raw []byte) (string, 
 		}
 	}
 	var id string
+	var claimed []*bareConn
+	var enc []byte
 	if err == nil {
 		b.published.Add(1)
 		u, _ := encodeID(ev.ID, c.hash)
 		id = string(formatUUID(nil, u))
 		if len(c.waiters) > 0 {
 			b.encodes.Add(1)
-			c.put(ev.ID, encodeEvent(&ev, c.hash))
+			enc = encodeEvent(&ev, c.hash)
+			c.put(ev.ID, enc)
 			for w := range c.waiters {
+				if w.bare != nil {
+					// Parked at the tail (registered by a read that found
+					// nothing, and every append claims it): this event is
+					// its whole answer.
+					delete(c.waiters, w)
+					claimed = append(claimed, w.bare)
+					continue
+				}
 				w.wake()
 			}
 		}
@@ -333,6 +374,13 @@ func (b *Broker) publish(ctx context.Context, name string, raw []byte) (string, 
 	c.busy--
 	idle := len(c.waiters) == 0
 	c.mu.Unlock()
+	if len(claimed) > 0 {
+		// One rendering, headers included, for every parked poll.
+		shared := renderResponse(http.StatusOK, answerEvents([][]byte{enc}, false), time.Now())
+		for _, bc := range claimed {
+			bc.deliver(shared, enc)
+		}
+	}
 	if idle {
 		b.release(c)
 	}
@@ -396,6 +444,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		close(b.stop)
 		b.closeIdleLocked()
 		b.mu.Unlock()
+		b.bare.shutdown()
 	})
 	var err error
 	select {
@@ -436,7 +485,9 @@ func (b *Broker) closeIdleLocked() {
 
 // Stats are a broker's counters and current sizes.
 type Stats struct {
-	Waiting    int    // polls waiting now
+	Waiting    int    // polls waiting now (Parked included)
+	Parked     int    // of those, polls parked on bare connections (no goroutine)
+	IdleConns  int    // answered bare connections held until their next request
 	Categories int    // categories with waiting polls (or a publish in progress)
 	Published  uint64 // events published
 	Answers    uint64 // polls answered with events
@@ -453,6 +504,7 @@ func (b *Broker) Stats() Stats {
 	b.mu.Unlock()
 	return Stats{
 		Waiting: int(b.waiting.Load()), Categories: n,
+		Parked: int(b.bare.parked.Load()), IdleConns: int(b.bare.idle.Load()),
 		Published: b.published.Load(), Answers: b.answers.Load(), Delivered: b.delivered.Load(),
 		Timeouts: b.timeouts.Load(), Encodes: b.encodes.Load(), Store: b.store.Stats(),
 	}

@@ -3,7 +3,10 @@ package longpoll
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -60,6 +63,11 @@ type Server struct {
 	watcher chan struct{} // closed when the failure watcher ends
 }
 
+// parkByDefault: the seed Server parks waiting polls on bare connections
+// where httpx.Poller has one epoll set for all of them (elsewhere a watch is
+// a goroutine, which saves nothing).
+const parkByDefault = runtime.GOOS == "linux"
+
 // ErrAlreadyStarted is returned by Start on a running Server.
 var ErrAlreadyStarted = errors.New("longpoll: server already started")
 
@@ -99,8 +107,23 @@ func (s *Server) Start(info ServerInfo, persist FilePersistorInfo, failureFunc f
 	mux.Handle("GET "+info.SubscriptionURI, b.SubscriptionHandler())
 	mux.Handle(info.PublishURI, b.PublishHandler())
 	srv := &http.Server{Addr: info.Address, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	serving, err := httpx.ListenAndServeAsync(srv)
+	ln, err := net.Listen("tcp", info.Address)
 	if err != nil {
+		_ = b.Shutdown(context.Background())
+		closeStore(store)
+		return fmt.Errorf("longpoll: listen: %w", err)
+	}
+	var l net.Listener = ln
+	if parkByDefault && !opts.DisableConnParking {
+		// Waiting polls park on their bare connections (see the package
+		// doc, "High density").
+		hl := httpx.NewHandbackListener(ln, httpx.HandbackOptions{})
+		srv.ConnContext = hl.ConnContext
+		l = hl
+	}
+	serving, err := httpx.Serve(context.Background(), srv, l)
+	if err != nil {
+		_ = ln.Close()
 		_ = b.Shutdown(context.Background())
 		closeStore(store)
 		return err

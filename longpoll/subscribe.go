@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -206,6 +207,10 @@ func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 	if p == nil {
 		return
 	}
+	if b.park(w, r, p) {
+		return // answered or parked on the bare connection
+	}
+	p.timer = time.NewTimer(time.Duration(p.q.Timeout) * time.Second)
 	p.run(w, r.Context())
 	p.finish()
 }
@@ -216,26 +221,40 @@ func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 //go:noinline
 func (b *Broker) startPoll(w http.ResponseWriter, r *http.Request) *poll {
 	setPollHeaders(w.Header())
-	q, bad := parseSubscribe(r.URL.Query(), b.opts.MaxTimeoutSeconds, b.opts.MaxCategoriesPerRequest)
-	if bad != "" {
-		_, _ = w.Write(answerError(bad))
+	p, status, body := b.newPoll(r.URL.Query(), false)
+	if p == nil {
+		if status != http.StatusOK {
+			w.WriteHeader(status)
+		}
+		_, _ = w.Write(body)
 		return nil
+	}
+	return p
+}
+
+// newPoll validates a query and takes the poll's hold on its categories
+// (an entered handler, a waiting slot); it returns the error answer's status
+// and body when the poll cannot start. bare polls (parked on a hijacked
+// connection) get no channel: they are woken by claiming (parked.go).
+func (b *Broker) newPoll(query url.Values, bare bool) (*poll, int, []byte) {
+	q, bad := parseSubscribe(query, b.opts.MaxTimeoutSeconds, b.opts.MaxCategoriesPerRequest)
+	if bad != "" {
+		return nil, http.StatusOK, answerError(bad)
 	}
 	if !b.enter() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(answerError(ErrStopped.Error()))
-		return nil
+		return nil, http.StatusServiceUnavailable, answerError(ErrStopped.Error())
 	}
-	p := &poll{b: b, q: q, w: waiter{ch: make(chan struct{}, 1)}}
+	p := &poll{b: b, q: q}
+	if !bare {
+		p.w.ch = make(chan struct{}, 1)
+	}
 	nowMs := time.Now().UnixMilli()
 	for _, name := range q.Categories {
 		c, err := b.lockCategory(name)
 		if err != nil {
 			p.release()
 			b.leave()
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write(answerError(err.Error()))
-			return nil
+			return nil, http.StatusServiceUnavailable, answerError(err.Error())
 		}
 		c.busy++ // held until release
 		c.mu.Unlock()
@@ -246,19 +265,18 @@ func (b *Broker) startPoll(w http.ResponseWriter, r *http.Request) *poll {
 		b.waiting.Add(-1)
 		p.release()
 		b.leave()
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(answerError(ErrTooManyWaiting.Error()))
-		return nil
+		return nil, http.StatusServiceUnavailable, answerError(ErrTooManyWaiting.Error())
 	}
-	p.timer = time.NewTimer(time.Duration(q.Timeout) * time.Second)
-	return p
+	return p, 0, nil
 }
 
 // finish undoes startPoll.
 //
 //go:noinline
 func (p *poll) finish() {
-	p.timer.Stop()
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 	p.b.waiting.Add(-1)
 	p.release()
 	p.b.leave()
@@ -321,11 +339,16 @@ func (p *poll) gather(w http.ResponseWriter, ctx context.Context, register bool)
 
 //go:noinline
 func (p *poll) answerTimeout(w http.ResponseWriter, ts int64) {
+	_, _ = w.Write(p.timeoutBody(ts))
+}
+
+// timeoutBody is the timeout answer, counted.
+func (p *poll) timeoutBody(ts int64) []byte {
 	if p.q.HasSince {
 		ts = max(ts, p.q.Since)
 	}
 	p.b.timeouts.Add(1)
-	_, _ = w.Write(answerTimeout(ts, p.lost))
+	return answerTimeout(ts, p.lost)
 }
 
 //go:noinline
@@ -335,6 +358,12 @@ func (p *poll) answer(w http.ResponseWriter) {
 		delete(c.waiters, &p.w)
 		c.mu.Unlock()
 	}
+	_, _ = w.Write(p.eventsBody())
+}
+
+// eventsBody is the answer with the collected events (cut to the cap),
+// counted.
+func (p *poll) eventsBody() []byte {
 	p.cut()
 	encs := make([][]byte, len(p.out))
 	for i := range p.out {
@@ -342,7 +371,7 @@ func (p *poll) answer(w http.ResponseWriter) {
 	}
 	p.b.answers.Add(1)
 	p.b.delivered.Add(uint64(len(encs)))
-	_, _ = w.Write(answerEvents(encs, p.lost))
+	return answerEvents(encs, p.lost)
 }
 
 // release gives up the poll's hold on its categories.
@@ -358,15 +387,21 @@ func (p *poll) release() {
 }
 
 func (p *poll) fail(w http.ResponseWriter, err error) {
-	if p.b.stopped() || errors.Is(err, eventstore.ErrClosed) {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write(answerError(ErrStopped.Error()))
-		return
-	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return
+		if !p.b.stopped() {
+			return
+		}
+	}
+	status, body := p.failAnswer(err)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// failAnswer is the answer to a poll whose store read failed.
+func (p *poll) failAnswer(err error) (int, []byte) {
+	if p.b.stopped() || errors.Is(err, eventstore.ErrClosed) {
+		return http.StatusServiceUnavailable, answerError(ErrStopped.Error())
 	}
 	p.b.logf("longpoll: store read failed", "err", err)
-	w.WriteHeader(http.StatusInternalServerError)
-	_, _ = w.Write(answerError("longpoll: store unavailable"))
+	return http.StatusInternalServerError, answerError("longpoll: store unavailable")
 }
