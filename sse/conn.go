@@ -227,7 +227,7 @@ func (c *Conn) writeNow(b []byte) error {
 		_ = c.setWriteDeadline(time.Unix(0, c.deadline))
 	}
 	if c.raw != nil {
-		if err := c.raw.write(b); err != nil {
+		if err := c.raw.write(c.s, b); err != nil {
 			return err
 		}
 	} else {
@@ -298,6 +298,9 @@ func (c *Conn) flush() (more bool) {
 		c.qBytes = 0
 		c.mu.Unlock()
 
+		if state == stateClosing && c.raw != nil {
+			c.raw.last = true // the final hint ends the chunked body
+		}
 		err := c.flushFrames(frames)
 		clear(frames)
 		c.mu.Lock()

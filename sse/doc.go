@@ -112,9 +112,30 @@
 //
 // # HTTP/2 and middleware
 //
-// The server never hijacks connections, so it works over HTTP/2 (many
-// streams share one connection; browsers allow 6 HTTP/1.1 streams per
+// By default the server never hijacks connections, so it works over HTTP/2
+// (many streams share one connection; browsers allow 6 HTTP/1.1 streams per
 // origin). Flushes and deadlines go through http.ResponseController, which
 // follows Unwrap() through middleware wrappers; a writer that cannot flush
 // ends the stream with an error instead of a panic.
+//
+// # High-density mode
+//
+// With Options.HighDensity, plain HTTP/1.1 streams are hijacked: the server
+// writes the status line and the same headers (with those a middleware set
+// before ServeHTTP, a Date and Transfer-Encoding: chunked; never
+// Connection) and then the chunked body itself, through the same shared
+// writers, queues, coalescing, eviction, keepalives and shutdown (the
+// final retry hint is followed by the terminating chunk, then the
+// connection is closed). An idle stream then holds no goroutine and none
+// of net/http's buffers: about 6 KB per connection instead of about 24 KB
+// (see tools/bench/RESULTS.md). A client that closes its connection is
+// noticed at once through an httpx.Poller (one epoll instance and two
+// goroutines per server on Linux, started with the first such stream and
+// stopped when the last one ends), elsewhere by the next write or
+// keepalive. HTTP/2, HTTP/1.0, TLS (a hijacked TLS connection keeps its
+// buffers) and writers that cannot be hijacked keep the normal path. Trade-offs: the
+// request's context is cancelled once setup is done (Conn.Request is for
+// its fields), OnDisconnect runs on a writer goroutine, and
+// http.Server.Shutdown does not wait for hijacked streams: call
+// Server.Shutdown, which ends them.
 package sse

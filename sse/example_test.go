@@ -152,3 +152,32 @@ func ExampleClient_Events_finite() {
 	fmt.Println()
 	// Output: Hello
 }
+
+// HighDensity holds idle HTTP/1.1 streams without a goroutine or net/http's
+// buffers: a few KB per connection instead of ~24 KB. HTTP/2 and TLS
+// requests keep the normal path; nothing else changes for clients.
+func ExampleOptions_highDensity() {
+	s := sse.NewServer(sse.Options{HighDensity: true})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	defer s.Shutdown(context.Background())
+
+	go func() {
+		for s.Count() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		s.Publish(context.Background(), sse.DefaultTopic, sse.Event{Data: []byte("from a hijacked stream")})
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for ev, err := range (&sse.Client{URL: ts.URL}).Events(ctx) {
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		fmt.Println(ev.Data)
+		break
+	}
+	// Output:
+	// from a hijacked stream
+}

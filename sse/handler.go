@@ -28,7 +28,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Setup and streaming are separate, non-inlined calls so that an idle
 	// connection's goroutine blocks with a shallow stack (which lets the
 	// runtime shrink it): idle memory per connection is the point.
-	if c := s.open(w, r); c != nil {
+	if c := s.open(w, r); c != nil && c.raw == nil {
 		s.stream(c)
 	}
 }
@@ -65,12 +65,17 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 		refuseUnavailable(w)
 		return nil
 	}
-	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	h.Del("Content-Length")
+	if s.highDensity(r) {
+		if c, done := s.openRaw(w, r, topics); done {
+			return c
+		}
+	}
+	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	// The request body is done with; a server ReadTimeout must not end the
 	// stream.
@@ -97,8 +102,7 @@ func (s *Server) open(w http.ResponseWriter, r *http.Request) *Conn {
 	}
 	if err := c.writeSync(first); err != nil {
 		<-c.finished
-		s.unregister(c)
-		s.release(topics)
+		s.end(c, err, false)
 		return nil
 	}
 	s.stats.connects.Add(1)
@@ -122,11 +126,11 @@ func (s *Server) stream(c *Conn) {
 	// registration (0.3 KB less heap per idle connection, measured), and
 	// needs no goroutine either.
 	err := c.wait(c.req.Context().Done())
-	s.end(c, err)
+	s.end(c, err, true)
 }
 
-// end unregisters an ended connection and runs the hook.
-func (s *Server) end(c *Conn, err error) {
+// end unregisters an ended connection and runs the hook if OnConnect ran.
+func (s *Server) end(c *Conn, err error, hook bool) {
 	if errors.Is(err, ErrSlowClient) {
 		s.debug("sse: evicted slow client", "conn", c.id, "remote", c.req.RemoteAddr)
 	}
@@ -134,9 +138,10 @@ func (s *Server) end(c *Conn, err error) {
 	// Count without this connection.
 	s.unregister(c)
 	s.release(c.topics)
-	if s.opts.OnDisconnect != nil {
+	if hook && s.opts.OnDisconnect != nil {
 		s.opts.OnDisconnect(c, err)
 	}
+	s.finished()
 }
 
 // replay writes the events after lastID, merged across the connection's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamkit-dev/streamkit/eventstore"
 	"github.com/streamkit-dev/streamkit/eventstore/fanout"
+	"github.com/streamkit-dev/streamkit/httpx"
 )
 
 // Defaults for Options.
@@ -118,6 +119,21 @@ type Options struct {
 	OnConnect    func(c *Conn)
 	OnDisconnect func(c *Conn, err error)
 
+	// HighDensity serves plain HTTP/1.1 streams on hijacked connections:
+	// the server writes the response head (the same headers) and the
+	// chunked body itself, so an idle stream holds no goroutine and none
+	// of net/http's buffers (a few KB per connection instead of ~24 KB).
+	// HTTP/2, HTTP/1.0, TLS and writers that cannot be hijacked keep the
+	// normal path. Queues, coalescing, eviction, keepalives and shutdown
+	// are the same. A client that goes away is noticed at once where the
+	// platform has readiness polling (httpx.Poller: Linux, and other Unix
+	// systems with a goroutine per watch), otherwise by the next write or
+	// keepalive. The stream's request context is cancelled once the
+	// handler returns, which is right after setup: use Conn.Request only
+	// for its fields. http.Server.Shutdown does not wait for these
+	// connections; Server.Shutdown ends them.
+	HighDensity bool
+
 	// Logger receives debug logs of evictions and errors; nil is silent.
 	Logger *slog.Logger
 }
@@ -127,10 +143,11 @@ type Options struct {
 //
 // Concurrency: every method is safe for concurrent use. Publish never
 // blocks on a client: it appends to the store, encodes the event once, and
-// puts the same bytes on every subscribed connection's bounded queue. Each
-// connection's queue is drained by that connection's own request goroutine
-// (net/http's), so an idle connection costs no goroutine of ours; one
-// goroutine per server sends keepalives while connections exist.
+// puts the same bytes on every subscribed connection's bounded queue. The
+// queues are written by a few writer goroutines shared by the server's
+// connections (see the package doc), so an idle connection costs no
+// goroutine of ours; one goroutine per server sends keepalives while
+// connections exist.
 //
 // Shutdown: Shutdown (or CloseAll) ends every stream with a final "retry:"
 // hint; after Shutdown new requests get 503.
@@ -147,7 +164,8 @@ type Server struct {
 	topics   map[string]map[*Conn]struct{}
 	nextID   uint64
 	closing  bool
-	drained  chan struct{} // closed when closing and conns is empty
+	active   int           // registered connections whose end (and hook) has not finished
+	drained  chan struct{} // closed when closing and active is 0
 	ticking  bool
 	stopTick chan struct{}
 	tickDone chan struct{}
@@ -155,6 +173,7 @@ type Server struct {
 	keepaliveFrame []byte
 	bufPool        sync.Pool
 	writers        *writerPool
+	poller         *httpx.Poller // high-density close detection; under mu
 
 	stats struct {
 		connects, evictions, published, dropped atomic.Uint64
@@ -319,6 +338,7 @@ func (s *Server) register(c *Conn) bool {
 	}
 	s.nextID++
 	c.id = s.nextID
+	s.active++
 	s.conns[c] = struct{}{}
 	for _, t := range c.topics {
 		m := s.topics[t]
@@ -337,6 +357,38 @@ func (s *Server) register(c *Conn) bool {
 	return true
 }
 
+// pollerFor returns the server's poller for high-density connections,
+// started with the first of them; nil if the system refuses one (then a
+// dead peer is found by the next write).
+func (s *Server) pollerFor() *httpx.Poller {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.poller == nil {
+		p, err := httpx.NewPoller(httpx.PollerOptions{Workers: 1})
+		if err != nil {
+			s.debug("sse: no poller; dead peers are found by writes", "err", err)
+			return nil
+		}
+		s.poller = p
+	}
+	return s.poller
+}
+
+// finished counts an unregistered connection's end (after its hook): a
+// Shutdown waits for every one.
+func (s *Server) finished() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.active--
+	if s.active == 0 && s.drained != nil {
+		select {
+		case <-s.drained:
+		default:
+			close(s.drained)
+		}
+	}
+}
+
 // retireIfIdle lets the writers exit when no connection is left.
 func (s *Server) retireIfIdle() {
 	s.mu.RLock()
@@ -349,7 +401,6 @@ func (s *Server) retireIfIdle() {
 
 func (s *Server) unregister(c *Conn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.conns, c)
 	for _, t := range c.topics {
 		if m := s.topics[t]; m != nil {
@@ -359,19 +410,18 @@ func (s *Server) unregister(c *Conn) {
 			}
 		}
 	}
+	var idlePoller *httpx.Poller
 	if len(s.conns) == 0 {
 		s.writers.retire()
+		idlePoller, s.poller = s.poller, nil
 		if s.ticking {
 			close(s.stopTick)
 			s.ticking = false
 		}
-		if s.drained != nil {
-			select {
-			case <-s.drained:
-			default:
-				close(s.drained)
-			}
-		}
+	}
+	s.mu.Unlock()
+	if idlePoller != nil {
+		_ = idlePoller.Close() // off the lock: Close waits for running callbacks
 	}
 }
 
@@ -433,7 +483,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing = true
 	if s.drained == nil {
 		s.drained = make(chan struct{})
-		if len(s.conns) == 0 {
+		if s.active == 0 {
 			close(s.drained)
 		}
 	}

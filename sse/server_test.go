@@ -103,38 +103,40 @@ func publish(t *testing.T, s *Server, topic string, ev Event) eventstore.ID {
 }
 
 func TestHeadersFlushedAtOnceAndEvents(t *testing.T) {
-	s := NewServer(Options{Retry: 1500 * time.Millisecond})
-	ts := startServer(t, s)
-	// Raw connection: headers and the retry hint arrive before any event.
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	require.NoError(t, err)
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	require.NoError(t, err)
-	assert.Equal(t, 200, resp.StatusCode)
-	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
-	assert.Equal(t, "no", resp.Header.Get("X-Accel-Buffering"))
-	assert.Empty(t, resp.Header.Values("Connection"))
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
-	require.NoError(t, err)
-	assert.Equal(t, "retry: 1500\n", line)
-	conn.Close()
+	forModes(t, func(t *testing.T, hd bool) {
+		s := NewServer(Options{Retry: 1500 * time.Millisecond, HighDensity: hd})
+		ts := startServer(t, s)
+		// Raw connection: headers and the retry hint arrive before any event.
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+		assert.Equal(t, "no-cache", resp.Header.Get("Cache-Control"))
+		assert.Equal(t, "no", resp.Header.Get("X-Accel-Buffering"))
+		assert.Empty(t, resp.Header.Values("Connection"))
+		line, err := bufio.NewReader(resp.Body).ReadString('\n')
+		require.NoError(t, err)
+		assert.Equal(t, "retry: 1500\n", line)
+		conn.Close()
 
-	st := open(t, http.DefaultClient, ts.URL, nil)
-	require.Eventually(t, func() bool { return s.Count() == 1 }, 10*time.Second, 5*time.Millisecond)
-	id1 := publish(t, s, DefaultTopic, Event{Data: []byte("one\ntwo")})
-	id2 := publish(t, s, DefaultTopic, Event{Type: "named", Data: []byte(`{"a":1}`)})
-	assert.Equal(t, parser.Event{Type: "message", Data: "one\ntwo", ID: id1.String()}, st.next(t))
-	assert.Equal(t, parser.Event{Type: "named", Data: `{"a":1}`, ID: id2.String()}, st.next(t))
-	_, err = s.Publish(context.Background(), DefaultTopic, Event{Type: "a\nb"})
-	assert.ErrorIs(t, err, ErrInvalidType)
-	_, err = s.Publish(context.Background(), DefaultTopic, Event{ID: "x"})
-	assert.Error(t, err)
+		st := open(t, http.DefaultClient, ts.URL, nil)
+		require.Eventually(t, func() bool { return s.Count() == 1 }, 10*time.Second, 5*time.Millisecond)
+		id1 := publish(t, s, DefaultTopic, Event{Data: []byte("one\ntwo")})
+		id2 := publish(t, s, DefaultTopic, Event{Type: "named", Data: []byte(`{"a":1}`)})
+		assert.Equal(t, parser.Event{Type: "message", Data: "one\ntwo", ID: id1.String()}, st.next(t))
+		assert.Equal(t, parser.Event{Type: "named", Data: `{"a":1}`, ID: id2.String()}, st.next(t))
+		_, err = s.Publish(context.Background(), DefaultTopic, Event{Type: "a\nb"})
+		assert.ErrorIs(t, err, ErrInvalidType)
+		_, err = s.Publish(context.Background(), DefaultTopic, Event{ID: "x"})
+		assert.Error(t, err)
+	})
 }
 
 func TestAuthorizeChoosesTopics(t *testing.T) {
@@ -168,44 +170,46 @@ func TestAuthorizeChoosesTopics(t *testing.T) {
 // reconnect from many positions: every client sees a gapless, duplicate-free
 // sequence after its Last-Event-ID.
 func TestReplayThenLiveExactlyOnce(t *testing.T) {
-	s := NewServer(Options{})
-	ts := startServer(t, s)
-	var ids []eventstore.ID
-	for i := range 50 {
-		ids = append(ids, publish(t, s, DefaultTopic, Event{Data: []byte(strconv.Itoa(i))}))
-	}
-	var n atomic.Int64
-	n.Store(50)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			i := n.Load()
-			_, err := s.Publish(context.Background(), DefaultTopic, Event{Data: []byte(strconv.FormatInt(i, 10))})
-			if err != nil {
-				return
-			}
-			n.Add(1)
-			time.Sleep(100 * time.Microsecond)
+	forModes(t, func(t *testing.T, hd bool) {
+		s := NewServer(Options{HighDensity: hd})
+		ts := startServer(t, s)
+		var ids []eventstore.ID
+		for i := range 50 {
+			ids = append(ids, publish(t, s, DefaultTopic, Event{Data: []byte(strconv.Itoa(i))}))
 		}
-	}()
-	for _, from := range []int{0, 10, 25, 49} {
-		st := open(t, http.DefaultClient, ts.URL, http.Header{"Last-Event-Id": {ids[from].String()}})
-		for want := from + 1; want < from+200; want++ {
-			ev := st.next(t)
-			require.Equal(t, strconv.Itoa(want), ev.Data, "client from %d", from)
+		var n atomic.Int64
+		n.Store(50)
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				i := n.Load()
+				_, err := s.Publish(context.Background(), DefaultTopic, Event{Data: []byte(strconv.FormatInt(i, 10))})
+				if err != nil {
+					return
+				}
+				n.Add(1)
+				time.Sleep(100 * time.Microsecond)
+			}
+		}()
+		for _, from := range []int{0, 10, 25, 49} {
+			st := open(t, http.DefaultClient, ts.URL, http.Header{"Last-Event-Id": {ids[from].String()}})
+			for want := from + 1; want < from+200; want++ {
+				ev := st.next(t)
+				require.Equal(t, strconv.Itoa(want), ev.Data, "client from %d", from)
+			}
+			st.cancel()
 		}
-		st.cancel()
-	}
-	close(stop)
-	wg.Wait()
+		close(stop)
+		wg.Wait()
+	})
 }
 
 func TestUnknownOrEvictedIDResets(t *testing.T) {
@@ -284,58 +288,62 @@ func TestPublishValueAndSend(t *testing.T) {
 }
 
 func TestShutdownEndsStreamsWithRetryHint(t *testing.T) {
-	var disconnects atomic.Int64
-	s := NewServer(Options{ShutdownRetry: 3 * time.Second, OnDisconnect: func(c *Conn, err error) {
-		assert.ErrorIs(t, err, ErrServerClosed)
-		disconnects.Add(1)
-	}})
-	ts := httptest.NewServer(s)
-	defer ts.Close()
-	var bodies []io.ReadCloser
-	for range 3 {
+	forModes(t, func(t *testing.T, hd bool) {
+		var disconnects atomic.Int64
+		s := NewServer(Options{HighDensity: hd, ShutdownRetry: 3 * time.Second, OnDisconnect: func(c *Conn, err error) {
+			assert.ErrorIs(t, err, ErrServerClosed)
+			disconnects.Add(1)
+		}})
+		ts := httptest.NewServer(s)
+		defer ts.Close()
+		var bodies []io.ReadCloser
+		for range 3 {
+			resp, err := http.Get(ts.URL)
+			require.NoError(t, err)
+			bodies = append(bodies, resp.Body)
+		}
+		require.Eventually(t, func() bool { return s.Count() == 3 }, 10*time.Second, 5*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, s.Shutdown(ctx))
+		for _, b := range bodies {
+			all, err := io.ReadAll(b)
+			require.NoError(t, err, "stream ends cleanly")
+			assert.Equal(t, "retry: 3000\n\n", string(all))
+			b.Close()
+		}
+		assert.Equal(t, int64(3), disconnects.Load())
 		resp, err := http.Get(ts.URL)
 		require.NoError(t, err)
-		bodies = append(bodies, resp.Body)
-	}
-	require.Eventually(t, func() bool { return s.Count() == 3 }, 10*time.Second, 5*time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	require.NoError(t, s.Shutdown(ctx))
-	for _, b := range bodies {
-		all, err := io.ReadAll(b)
-		require.NoError(t, err, "stream ends cleanly")
-		assert.Equal(t, "retry: 3000\n\n", string(all))
-		b.Close()
-	}
-	assert.Equal(t, int64(3), disconnects.Load())
-	resp, err := http.Get(ts.URL)
-	require.NoError(t, err)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	_, err = s.Publish(context.Background(), DefaultTopic, Event{Data: []byte("x")})
-	assert.ErrorIs(t, err, ErrServerClosed)
-	assert.NoError(t, s.Shutdown(ctx), "idempotent")
+		resp.Body.Close()
+		assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+		_, err = s.Publish(context.Background(), DefaultTopic, Event{Data: []byte("x")})
+		assert.ErrorIs(t, err, ErrServerClosed)
+		assert.NoError(t, s.Shutdown(ctx), "idempotent")
+	})
 }
 
 func TestHTTP2(t *testing.T) {
-	s := NewServer(Options{})
-	ts := httptest.NewUnstartedServer(s)
-	ts.EnableHTTP2 = true
-	ts.StartTLS()
-	defer ts.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, s.Shutdown(ctx))
-	}()
-	client := ts.Client()
-	st := open(t, client, ts.URL, nil)
-	assert.Equal(t, 2, st.resp.ProtoMajor)
-	assert.Empty(t, st.resp.Header.Values("Connection"))
-	require.Eventually(t, func() bool { return s.Count() == 1 }, 10*time.Second, 5*time.Millisecond)
-	id := publish(t, s, DefaultTopic, Event{Data: []byte("over h2")})
-	assert.Equal(t, parser.Event{Type: "message", Data: "over h2", ID: id.String()}, st.next(t))
-	_ = tls.VersionTLS13
+	forModes(t, func(t *testing.T, hd bool) {
+		s := NewServer(Options{HighDensity: hd})
+		ts := httptest.NewUnstartedServer(s)
+		ts.EnableHTTP2 = true
+		ts.StartTLS()
+		defer ts.Close()
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.NoError(t, s.Shutdown(ctx))
+		}()
+		client := ts.Client()
+		st := open(t, client, ts.URL, nil)
+		assert.Equal(t, 2, st.resp.ProtoMajor)
+		assert.Empty(t, st.resp.Header.Values("Connection"))
+		require.Eventually(t, func() bool { return s.Count() == 1 }, 10*time.Second, 5*time.Millisecond)
+		id := publish(t, s, DefaultTopic, Event{Data: []byte("over h2")})
+		assert.Equal(t, parser.Event{Type: "message", Data: "over h2", ID: id.String()}, st.next(t))
+		_ = tls.VersionTLS13
+	})
 }
 
 // wrapped hides the ResponseWriter's optional interfaces, as many
@@ -348,20 +356,22 @@ func (x *wrapped) WriteHeader(code int)        { x.w.WriteHeader(code) }
 func (x *wrapped) Unwrap() http.ResponseWriter { return x.w }
 
 func TestWrappedResponseWriter(t *testing.T) {
-	s := NewServer(Options{})
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.ServeHTTP(&wrapped{w}, r)
-	}))
-	defer ts.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, s.Shutdown(ctx))
-	}()
-	st := open(t, http.DefaultClient, ts.URL, nil)
-	require.Eventually(t, func() bool { return s.Count() == 1 }, 10*time.Second, 5*time.Millisecond)
-	publish(t, s, DefaultTopic, Event{Data: []byte("through a wrapper")})
-	assert.Equal(t, "through a wrapper", st.next(t).Data)
+	forModes(t, func(t *testing.T, hd bool) {
+		s := NewServer(Options{HighDensity: hd})
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.ServeHTTP(&wrapped{w}, r)
+		}))
+		defer ts.Close()
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			assert.NoError(t, s.Shutdown(ctx))
+		}()
+		st := open(t, http.DefaultClient, ts.URL, nil)
+		require.Eventually(t, func() bool { return s.Count() == 1 }, 10*time.Second, 5*time.Millisecond)
+		publish(t, s, DefaultTopic, Event{Data: []byte("through a wrapper")})
+		assert.Equal(t, "through a wrapper", st.next(t).Data)
+	})
 }
 
 // fakeWriter is a ResponseWriter for synctest bubbles (no real network).

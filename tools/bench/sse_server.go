@@ -169,8 +169,8 @@ func sseServe(impl string) int {
 	var publish func([]byte)
 	var shutdown func()
 	switch impl {
-	case "streamkit":
-		s := sse.NewServer(sse.Options{MaxQueueEvents: 4096, MaxQueueBytes: 4 << 20})
+	case "streamkit", "streamkit-hd":
+		s := sse.NewServer(sse.Options{MaxQueueEvents: 4096, MaxQueueBytes: 4 << 20, HighDensity: impl == "streamkit-hd"})
 		handler = s
 		ctx := context.Background()
 		publish = func(b []byte) { _, _ = s.Publish(ctx, sse.DefaultTopic, sse.Event{Data: b}) }

@@ -69,9 +69,10 @@ type server struct {
 	done chan struct{}
 }
 
-func serve(t *testing.T, addr string, store eventstore.Store, lastIDs chan<- string) *server {
+func serve(t *testing.T, addr string, store eventstore.Store, lastIDs chan<- string, hd bool) *server {
 	t.Helper()
 	s := sse.NewServer(sse.Options{
+		HighDensity:   hd,
 		Store:         store,
 		Retry:         200 * time.Millisecond,
 		ShutdownRetry: 200 * time.Millisecond,
@@ -111,15 +112,23 @@ func (s *server) stop(t *testing.T) {
 	<-s.done
 }
 
-func TestNodeEventSource(t *testing.T) { runPeer(t, "node", "/events") }
+// Both peers run against the net/http path and the high-density
+// (hijacked HTTP/1.1) path.
+func TestNodeEventSource(t *testing.T) {
+	t.Run("net-http", func(t *testing.T) { runPeer(t, "node", "/events", false) })
+	t.Run("high-density", func(t *testing.T) { runPeer(t, "node", "/events", true) })
+}
 
-func TestChromiumEventSource(t *testing.T) { runPeer(t, "browser", "/") }
+func TestChromiumEventSource(t *testing.T) {
+	t.Run("net-http", func(t *testing.T) { runPeer(t, "browser", "/", false) })
+	t.Run("high-density", func(t *testing.T) { runPeer(t, "browser", "/", true) })
+}
 
 // runPeer: named and unnamed events reach the peer; the server restarts
 // (a new process would do the same: a new Server over the same store) while
 // events are published; the peer reconnects with Last-Event-ID and sees
 // every event exactly once, in order.
-func runPeer(t *testing.T, mode, path string) {
+func runPeer(t *testing.T, mode, path string, hd bool) {
 	need(t)
 	store := eventstore.NewMemory(eventstore.Options{})
 	defer store.Close()
@@ -128,7 +137,7 @@ func runPeer(t *testing.T, mode, path string) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
-	srv := serve(t, addr, store, lastIDs)
+	srv := serve(t, addr, store, lastIDs, hd)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -216,7 +225,7 @@ func runPeer(t *testing.T, mode, path string) {
 	// Restart: the stream ends with a retry hint; events 5..9 are
 	// published while no client is connected; a new server takes over.
 	srv.stop(t)
-	srv = serve(t, addr, store, lastIDs)
+	srv = serve(t, addr, store, lastIDs, hd)
 	for i := 5; i < 10; i++ {
 		pub(srv, i)
 	}
