@@ -18,10 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,7 +154,7 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 			continue
 		}
 		// Echo: every implementation's server runs at once and the round
-		// trips alternate between them (one each, in rotating order), so a
+		// trips alternate between them in short blocks (see wsEcho), so a
 		// change in the machine's load hits all of them alike.
 		err := func() error {
 			procs := make([]*wsProc, len(impls))
@@ -177,11 +179,14 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 				if e.idle > 0 {
 					label += fmt.Sprintf(" (+%d idle)", e.idle)
 				}
-				res, err := wsEcho(ctx, procs, e.size, sz.echoN, e.idle)
+				res, err := wsEcho(ctx, procs, e.size, sz.echoN, e.idle, sz.settleIdle)
 				if err != nil {
 					return fmt.Errorf("echo %d: %w", e.size, err)
 				}
 				for i, impl := range impls {
+					if os.Getenv("STREAMKIT_BENCH_WS_DEBUG") != "" {
+						fmt.Fprintf(os.Stderr, "ws %s %s: p50 %.1f µs, p99 %.1f µs, server CPU %.1f µs/msg\n", label, impl, res[i].p50, res[i].p99, res[i].cpu)
+					}
 					best(label+" p50 µs", impl, res[i].p50, false)
 					best(label+" p99 µs", impl, res[i].p99, false)
 					best(label+" server CPU µs/msg", impl, res[i].cpu, false)
@@ -233,6 +238,12 @@ func (p *wsProc) stats(gc ...bool) (wsStats, error) {
 		q = "?gc=1"
 	}
 	return s, p.getJSON("/stats"+q, &s)
+}
+
+// gc has the server run a garbage collection (no scavenge).
+func (p *wsProc) gc() error {
+	var s wsStats
+	return p.getJSON("/gc", &s)
 }
 
 // waitConns waits until the server reports n connections.
@@ -401,12 +412,33 @@ func wsBroadcast(ctx context.Context, p *wsProc, n, msgs, size int) (rate, p99, 
 // echoResult is one implementation's echo figures.
 type echoResult struct{ p50, p99, cpu float64 }
 
+// How wsEcho interleaves the servers. All of them share CPU 1, so what one
+// server still does after its reply (parking its goroutines, a GC cycle,
+// its runtime looking for work) runs while the next server handles its
+// message. With the round trips alternating one by one in a fixed rotation
+// that cost landed on the next implementation in the rotation every time
+// (ours always followed coder/websocket, the most expensive one). So the
+// round trips go in blocks to one server at a time, the blocks of a cycle
+// in a fresh random order, and before every block the core gets a short
+// pause to finish the previous server's leftovers and the next server gets
+// a few unrecorded round trips to wake up. Within a block a server sees
+// back-to-back requests, as it would on a core of its own; blocks are short
+// (tens of ms), so a change in the machine's load still hits all alike.
+const (
+	echoBlock     = 200
+	echoBlockWarm = 10
+	echoBlockGap  = 2 * time.Millisecond
+)
+
 // wsEcho measures sequential round trips of size bytes on every server in
-// procs, alternating between them round trip by round trip, with idle other
-// connections open on each. The idle connections are held by child
-// processes (one per server), as one process may hold only ~20,000 file
-// descriptors.
-func wsEcho(ctx context.Context, procs []*wsProc, size, n, idle int) ([]echoResult, error) {
+// procs, interleaved in blocks (see echoBlock), with idle other connections
+// open on each. The idle connections are held by child processes (one per
+// server), as one process may hold only ~20,000 file descriptors. Every
+// measurement starts from the same state for every server: the idle
+// connections are open and settled, then each server and this process run
+// a garbage collection, so no implementation pays for another's (or for
+// the setup's) garbage.
+func wsEcho(ctx context.Context, procs []*wsProc, size, n, idle int, settle time.Duration) ([]echoResult, error) {
 	defer func() {
 		for _, p := range procs {
 			_ = p.waitConns(0)
@@ -456,6 +488,13 @@ func wsEcho(ctx context.Context, procs []*wsProc, size, n, idle int) ([]echoResu
 			}
 		}
 	}
+	time.Sleep(settle)
+	for _, p := range procs {
+		if err := p.gc(); err != nil {
+			return nil, err
+		}
+	}
+	runtime.GC()
 	before := make([]wsStats, len(procs))
 	for i, p := range procs {
 		var err error
@@ -467,14 +506,28 @@ func wsEcho(ctx context.Context, procs []*wsProc, size, n, idle int) ([]echoResu
 	for i := range rtt {
 		rtt[i] = make([]time.Duration, 0, n)
 	}
-	for r := range n {
-		for j := range conns {
-			i := (r + j) % len(conns)
-			d, err := roundTrip(conns[i])
-			if err != nil {
+	served := make([]int, len(procs)) // round trips in the CPU figure, warm-ups included
+	rng := rand.New(rand.NewPCG(uint64(size), uint64(idle)))
+	for len(rtt[0]) < n {
+		for _, i := range rng.Perm(len(procs)) {
+			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			rtt[i] = append(rtt[i], d)
+			time.Sleep(echoBlockGap)
+			for range echoBlockWarm {
+				if _, err := roundTrip(conns[i]); err != nil {
+					return nil, err
+				}
+			}
+			k := min(echoBlock, n-len(rtt[i]))
+			for range k {
+				d, err := roundTrip(conns[i])
+				if err != nil {
+					return nil, err
+				}
+				rtt[i] = append(rtt[i], d)
+			}
+			served[i] += echoBlockWarm + k
 		}
 	}
 	res := make([]echoResult, len(procs))
@@ -487,7 +540,7 @@ func wsEcho(ctx context.Context, procs []*wsProc, size, n, idle int) ([]echoResu
 		res[i] = echoResult{
 			p50: float64(rtt[i][n/2].Nanoseconds()) / 1e3,
 			p99: float64(rtt[i][n*99/100].Nanoseconds()) / 1e3,
-			cpu: float64((after.CPU - before[i].CPU).Nanoseconds()) / 1e3 / float64(n),
+			cpu: float64((after.CPU - before[i].CPU).Nanoseconds()) / 1e3 / float64(served[i]),
 		}
 	}
 	return res, nil

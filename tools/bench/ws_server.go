@@ -100,6 +100,20 @@ func wsServe(impl string) int {
 			_ = pprof.Lookup("heap").WriteTo(w, 0)
 		})
 	}
+	// A CPU profile of the next ?seconds=N (default 5), for looking into a
+	// row by hand.
+	mux.HandleFunc("/debug/cpu", func(w http.ResponseWriter, r *http.Request) {
+		sec, err := strconv.Atoi(r.URL.Query().Get("seconds"))
+		if err != nil || sec <= 0 {
+			sec = 5
+		}
+		if err := pprof.StartCPUProfile(w); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		time.Sleep(time.Duration(sec) * time.Second)
+		pprof.StopCPUProfile()
+	})
 	mux.HandleFunc("/stats", func(w http.ResponseWriter, r *http.Request) {
 		cpu := cpuTime() // before the forced GC below
 		var ms runtime.MemStats
@@ -109,6 +123,12 @@ func wsServe(impl string) int {
 		}
 		_ = json.NewEncoder(w).Encode(wsStats{RSS: rss(), Heap: ms.HeapInuse, Stack: ms.StackInuse,
 			Goroutines: runtime.NumGoroutine(), Conns: h.Count(), CPU: cpu})
+	})
+	// A collection before a measurement, so garbage from the setup (or
+	// from the row before) is not collected during it.
+	mux.HandleFunc("/gc", func(w http.ResponseWriter, r *http.Request) {
+		runtime.GC()
+		_ = json.NewEncoder(w).Encode(wsStats{Conns: h.Count()})
 	})
 	mux.HandleFunc("/broadcast", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
