@@ -145,7 +145,8 @@ func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	if v, _ := strconv.Atoi(os.Getenv("STREAMKIT_BENCH_SSE_CLIENTS")); v > 0 {
 		sz.clients = v
 	}
-	impls := append([]string{"streamkit"}, ssePeers...)
+	// streamkit-hd is ours with Options.HighDensity (hijacked HTTP/1.1).
+	impls := append([]string{"streamkit", "streamkit-hd"}, ssePeers...)
 	if v := os.Getenv("STREAMKIT_BENCH_SSE_IMPLS"); v != "" { // for quick looks: a subset
 		impls = strings.Split(v, ",")
 	}
@@ -181,9 +182,23 @@ func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 				Ours: res["streamkit"][m.name], Peer: peer, PeerVal: res[peer][m.name]})
 		}
 	}
+	// The high-density mode against go-sse, the peer with the least idle
+	// memory.
+	if hd, ok := res["streamkit-hd"]; ok {
+		if _, ok := res["go-sse"]; ok {
+			for _, m := range metrics {
+				rows = append(rows, Row{Scenario: "sse/server", Metric: fmt.Sprintf("%s (C=%d) [high-density]", m.name, sz.clients), Goal: m.goal,
+					Ours: hd[m.name], Peer: "go-sse", PeerVal: res["go-sse"][m.name]})
+			}
+		}
+	}
 	for i := range rows {
 		if strings.HasPrefix(rows[i].Metric, "stalled") {
-			rows[i].Metric = fmt.Sprintf("%s (%d readers + 1 stalled, %d x %d B)", strings.SplitN(rows[i].Metric, " (", 2)[0], sz.stallReaders, sz.stallEvents, sz.stallSize)
+			suffix := ""
+			if strings.HasSuffix(rows[i].Metric, "[high-density]") {
+				suffix = " [high-density]"
+			}
+			rows[i].Metric = fmt.Sprintf("%s (%d readers + 1 stalled, %d x %d B)%s", strings.SplitN(rows[i].Metric, " (", 2)[0], sz.stallReaders, sz.stallEvents, sz.stallSize, suffix)
 		}
 	}
 	return rows, nil
@@ -506,7 +521,7 @@ func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	// "floor" is not a peer: one goroutine writing the event to every
 	// socket in turn (no HTTP after the response head), the least a server
 	// process can spend here.
-	impls := append([]string{"streamkit"}, append(ssePeers, "floor")...)
+	impls := append([]string{"streamkit", "streamkit-hd"}, append(ssePeers, "floor")...)
 	if v := os.Getenv("STREAMKIT_BENCH_SSE_IMPLS"); v != "" {
 		impls = strings.Split(v, ",")
 	}
@@ -526,6 +541,14 @@ func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
 		}
 		rows = append(rows, Row{Scenario: "sse/fanout", Metric: fmt.Sprintf("one event to C=%d: last delivery ms", clients),
 			Goal: Lower, Ours: res["streamkit"], Peer: peer, PeerVal: res[peer]})
+	}
+	if hd, ok := res["streamkit-hd"]; ok {
+		for _, peer := range []string{"go-sse", "floor"} {
+			if _, ok := res[peer]; ok {
+				rows = append(rows, Row{Scenario: "sse/fanout", Metric: fmt.Sprintf("one event to C=%d: last delivery ms [high-density]", clients),
+					Goal: Lower, Ours: hd, Peer: peer, PeerVal: res[peer]})
+			}
+		}
 	}
 	return rows, nil
 }
