@@ -3,18 +3,23 @@ package httpx
 import (
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 )
 
 // epollBackend is one epoll instance, level-triggered and one-shot per
-// watch, and one goroutine in epoll_wait. A pipe wakes it for Close.
-// Disarmed registrations stay in the epoll set until re-armed (EPOLL_CTL_MOD)
-// or the socket is closed (the kernel then drops them), so a poll-answer-poll
-// cycle costs one epoll_ctl.
+// watch. The epoll descriptor is itself non-blocking and registered with
+// Go's netpoller (epoll sets nest), so the goroutine that collects its
+// events waits like any network read: no OS thread blocked in epoll_wait,
+// and no scheduler hand-off on every wake-up.
+//
+// Disarmed registrations stay in the epoll set until re-armed
+// (EPOLL_CTL_MOD) or the socket is closed (the kernel then drops them), so
+// a poll-answer-poll cycle costs one epoll_ctl.
 type epollBackend struct {
 	p        *Poller
 	epfd     int
-	wake     [2]int
+	f        *os.File // epfd, in the netpoller
 	loopDone chan struct{}
 }
 
@@ -23,43 +28,46 @@ func newPollBackend(p *Poller) (pollBackend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("httpx: poller: epoll_create1: %w", err)
 	}
-	b := &epollBackend{p: p, epfd: epfd, loopDone: make(chan struct{})}
-	if err := syscall.Pipe2(b.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		syscall.Close(epfd)
-		return nil, fmt.Errorf("httpx: poller: pipe: %w", err)
+		return nil, fmt.Errorf("httpx: poller: %w", err)
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN} // token 0: wake-up
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, b.wake[0], &ev); err != nil {
-		b.closeFDs()
-		return nil, fmt.Errorf("httpx: poller: epoll_ctl: %w", err)
+	b := &epollBackend{p: p, epfd: epfd, f: os.NewFile(uintptr(epfd), "epoll"), loopDone: make(chan struct{})}
+	rc, err := b.f.SyscallConn()
+	if err != nil {
+		b.f.Close()
+		return nil, fmt.Errorf("httpx: poller: %w", err)
 	}
-	go b.loop() // owned: close waits for it
+	go b.loop(rc) // owned: close waits for it
 	return b, nil
 }
 
-func (b *epollBackend) closeFDs() {
-	syscall.Close(b.wake[0])
-	syscall.Close(b.wake[1])
-	syscall.Close(b.epfd)
-}
-
-func (b *epollBackend) loop() {
+func (b *epollBackend) loop(rc syscall.RawConn) {
 	defer close(b.loopDone)
 	var evs [128]syscall.EpollEvent
-	for {
-		n, err := syscall.EpollWait(b.epfd, evs[:], -1)
-		if err != nil {
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			return // only EBADF/EINVAL: the poller is broken; Close still works
+	collect := func(fd uintptr) bool {
+		n, err := syscall.EpollWait(int(fd), evs[:], 0)
+		if err != nil && !errors.Is(err, syscall.EINTR) {
+			return true // EBADF: closing
+		}
+		if n <= 0 {
+			// Empty: wait for the next edge in the netpoller. Only an
+			// empty set is waited on, so no ready event is left behind.
+			return false
 		}
 		for i := range n {
-			tok := uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32
-			if tok == 0 {
-				return // Close
-			}
-			b.p.fire(tok)
+			b.p.fire(uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32)
+		}
+		return true
+	}
+	for {
+		if err := rc.Read(collect); err != nil {
+			return // closed
+		}
+		select {
+		case <-b.p.done:
+			return
+		default:
 		}
 	}
 }
@@ -95,8 +103,9 @@ func (b *epollBackend) disarm(w *watch) {
 	})
 }
 
+// close ends the loop (Close on the file wakes its netpoller wait) and
+// releases the descriptor once the loop has left it.
 func (b *epollBackend) close() {
-	_, _ = syscall.Write(b.wake[1], []byte{1})
+	_ = b.f.Close()
 	<-b.loopDone
-	b.closeFDs()
 }
