@@ -70,7 +70,7 @@ type env struct {
 	writePool sync.Pool // gorilla's pooled write buffers
 	readPool  sync.Pool // *[]byte message buffers
 	batchPool sync.Pool // *[]byte write batches
-	stashPool sync.Pool // *[]byte of ReadBufferSize: what waitIdle read
+	stashPool sync.Pool // *[]byte of idleReadSize (or ReadBufferSize if larger): what waitIdle read
 }
 
 func newEnv(o *Options) *env { return &env{opts: o.withDefaults()} }

@@ -34,14 +34,24 @@ func (b *batchConn) waitIdle() {
 	_ = rc.Read(b.readNow)
 }
 
+// idleReadSize is how much waitIdle's read takes at once. A message that
+// arrived whole (up to about 8 KiB with its header) then costs one read
+// system call, where the 512 B read buffer alone would split a 4 KiB frame
+// into two reads. The buffer comes from a pool and goes back as soon as
+// gorilla has consumed it, normally before OnMessage runs, so an idle
+// connection holds none of it; at most the connections whose peer has
+// pipelined more bytes than gorilla has read yet hold one each.
+const idleReadSize = 8 << 10
+
 // readNow is waitIdle's non-blocking read: false means "nothing yet, wait".
 func (b *batchConn) readNow(fd uintptr) bool {
+	size := max(b.br.Size(), idleReadSize)
 	bp, _ := b.stash.Get().(*[]byte)
-	if bp == nil || cap(*bp) < b.br.Size() {
-		buf := make([]byte, b.br.Size())
+	if bp == nil || cap(*bp) < size {
+		buf := make([]byte, size)
 		bp = &buf
 	}
-	buf := (*bp)[:b.br.Size()]
+	buf := (*bp)[:size]
 	var n int
 	var err error
 	for {

@@ -43,8 +43,13 @@ func TestInlineRepliesWithConcurrentSenders(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range pipelined {
-			// Sizes vary so frames straddle the 512 B read buffer.
-			pad := make([]byte, i*7%900)
+			// Sizes vary so frames straddle the 512 B read buffer and,
+			// every tenth, the 8 KiB readiness read.
+			n := i * 7 % 900
+			if i%10 == 0 {
+				n += i * 97 % 20000
+			}
+			pad := make([]byte, n)
 			for j := range pad {
 				pad[j] = 'x'
 			}
