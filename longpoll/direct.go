@@ -71,7 +71,10 @@ func (d *directReaders) parseDirect(data []byte, want routeKey) (*http.Request, 
 	if !directable(req) {
 		return nil, false
 	}
-	if req.URL.Path != want.path || req.Host != want.host || authSig(req.Header) != want.auth {
+	// The path as sent, byte for byte: no escapes for a router to
+	// decode differently.
+	path, _, _ := strings.Cut(req.RequestURI, "?")
+	if path != want.path || req.Host != want.host || authSig(req.Header) != want.auth {
 		return nil, false
 	}
 	return req, true

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -375,4 +376,81 @@ func TestParkedAnswerIsNetHTTPsAnswer(t *testing.T) {
 	a, b := raw(parked), raw(plain)
 	assert.Equal(t, norm(b), norm(a))
 	assert.Equal(t, len(b), len(a), "same body length (the IDs differ, not their size)")
+}
+
+// HTTP/2 (over TLS) through a HandbackListener keeps net/http's path: the
+// poll waits on its stream's goroutine and is answered as before.
+func TestParkedPathLeavesHTTP2Alone(t *testing.T) {
+	b, err := longpoll.NewBroker(longpoll.Options{})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/sub", b.SubscriptionHandler())
+	srv := httptest.NewUnstartedServer(mux)
+	hl := httpx.NewHandbackListener(srv.Listener, httpx.HandbackOptions{})
+	srv.Listener = hl
+	srv.Config.ConnContext = hl.ConnContext
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	defer func() { require.NoError(t, b.Shutdown(t.Context())) }()
+	type result struct {
+		proto int
+		body  string
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := srv.Client().Get(srv.URL + "/sub?timeout=30&category=h2")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- result{resp.ProtoMajor, string(body), err}
+	}()
+	require.Eventually(t, func() bool { return b.Stats().Waiting == 1 }, 10*time.Second, 5*time.Millisecond)
+	assert.Zero(t, b.Stats().Parked, "an HTTP/2 poll is not parked")
+	_, err = b.Publish(context.Background(), "h2", "over h2")
+	require.NoError(t, err)
+	r := <-done
+	require.NoError(t, r.err)
+	assert.Equal(t, 2, r.proto)
+	a := decodeAnswer(t, r.body)
+	require.Len(t, a.Events, 1)
+	assert.Equal(t, `"over h2"`, string(a.Events[0].Data))
+}
+
+// A hook that answers or sets headers keeps the poll on net/http's path;
+// with a hook, later polls on a parked connection go back through net/http
+// (and the hook) instead of being served directly.
+func TestParkedPathHonoursHooks(t *testing.T) {
+	var hooked atomic.Int64
+	e := newParkedEnv(t, longpoll.Options{BeforeSubscribe: func(w http.ResponseWriter, r *http.Request) bool {
+		hooked.Add(1)
+		if r.URL.Query().Get("deny") != "" {
+			w.WriteHeader(http.StatusForbidden)
+			return false
+		}
+		if r.URL.Query().Get("tag") != "" {
+			w.Header().Set("X-Tag", "1")
+		}
+		return true
+	}})
+	c := e.dial()
+	c.sendGet("/sub?category=c&timeout=30")
+	e.waitParked(1)
+	e.publish("c", 1)
+	c.read()
+	c.sendGet("/sub?category=c&timeout=30&deny=1")
+	resp, _ := c.read()
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+	assert.Equal(t, int64(2), hooked.Load(), "the second poll ran the hook")
+
+	c.sendGet("/sub?category=c&timeout=30&tag=1")
+	require.Eventually(t, func() bool { return e.b.Stats().Waiting == 1 }, 5*time.Second, 5*time.Millisecond)
+	assert.Zero(t, e.b.Stats().Parked, "a hook's header needs net/http's ResponseWriter")
+	e.publish("c", 2)
+	resp, _ = c.read()
+	assert.Equal(t, "1", resp.Header.Get("X-Tag"))
 }

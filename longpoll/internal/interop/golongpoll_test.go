@@ -3,6 +3,7 @@ package interop
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,14 +17,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/streamkit-dev/streamkit/httpx"
 	"github.com/streamkit-dev/streamkit/longpoll"
 )
 
-// server is our broker on loopback with golongpoll's usual paths.
+// server is our broker on loopback with golongpoll's usual paths, served
+// as the seed Server does on Linux: through an httpx.HandbackListener, so
+// that waiting polls park on their bare connections and later polls on a
+// keep-alive connection are served without net/http. routed counts the
+// requests that reached net/http's handler, conns the connections it
+// accepted.
 type server struct {
-	b        *longpoll.Broker
-	hs       *httptest.Server
-	sub, pub url.URL
+	b             *longpoll.Broker
+	hs            *httptest.Server
+	sub, pub      url.URL
+	routed, conns atomic.Int64
 }
 
 func newServer(t *testing.T, opts longpoll.Options) *server {
@@ -33,8 +41,21 @@ func newServer(t *testing.T, opts longpoll.Options) *server {
 	mux := http.NewServeMux()
 	mux.Handle("/events", b.SubscriptionHandler())
 	mux.Handle("/publish", b.PublishHandler())
-	hs := httptest.NewServer(mux)
-	s := &server{b: b, hs: hs}
+	s := &server{b: b}
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.routed.Add(1)
+		mux.ServeHTTP(w, r)
+	}))
+	hl := httpx.NewHandbackListener(hs.Listener, httpx.HandbackOptions{})
+	hs.Listener = hl
+	hs.Config.ConnContext = hl.ConnContext
+	hs.Config.ConnState = func(_ net.Conn, cs http.ConnState) {
+		if cs == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	hs.Start()
+	s.hs = hs
 	u, err := url.Parse(hs.URL + "/events")
 	require.NoError(t, err)
 	s.sub = *u
@@ -189,10 +210,60 @@ func TestTimeoutBoundaryWithGolongpollClients(t *testing.T) {
 			assert.Less(t, got[i][j-1], got[i][j], "client %d order", i)
 		}
 	}
-	t.Logf("%d clients x %d events: %d missing, %d duplicates, %d poll failures", clients, events, missing, dups, failures.Load())
+	t.Logf("%d clients x %d events: %d missing, %d duplicates, %d poll failures, %d of the polls through net/http",
+		clients, events, missing, dups, failures.Load(), s.routed.Load())
 	assert.Zero(t, missing, "no event lost at the timeout boundary")
 	assert.Zero(t, dups)
 	assert.Zero(t, failures.Load())
 }
 
 func newHTTPTestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+// golongpoll's client, unmodified, polls many times over one keep-alive
+// connection on the parked path: every poll after the first is read and
+// served by the broker (parked, answered by the publish's shared write),
+// never by net/http, and every event arrives once, in order.
+func TestGolongpollClientOnOneParkedConnection(t *testing.T) {
+	s := newServer(t, longpoll.Options{})
+	tr := &http.Transport{MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	var stopped atomic.Bool
+	c, err := glpclient.NewClient(glpclient.ClientOptions{
+		SubscribeUrl: s.sub, Category: "one", PollTimeoutSeconds: 30, ReattemptWaitSeconds: 1,
+		HttpClient: &http.Client{Transport: tr},
+		OnFailure:  func(error) bool { return !stopped.Load() },
+	})
+	require.NoError(t, err)
+	events := c.Start(time.Now().Add(-2 * time.Second))
+	const n = 40
+	var got []int
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range events {
+			var p struct{ Seq int }
+			b, _ := json.Marshal(ev.Data)
+			if json.Unmarshal(b, &p) == nil {
+				got = append(got, p.Seq)
+			}
+		}
+	}()
+	for k := range n {
+		require.Eventually(t, func() bool { return s.b.Stats().Parked == 1 }, 10*time.Second, time.Millisecond,
+			"poll %d parked", k)
+		_, err := s.b.Publish(context.Background(), "one", map[string]int{"seq": k})
+		require.NoError(t, err)
+	}
+	require.Eventually(t, func() bool { return s.b.Stats().Delivered >= n }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return s.b.Stats().Parked == 1 }, 10*time.Second, time.Millisecond)
+	stopped.Store(true)
+	s.close(t)
+	<-done
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, int64(1), s.conns.Load(), "one connection")
+	assert.Equal(t, int64(1), s.routed.Load(), "only the first poll went through net/http")
+}

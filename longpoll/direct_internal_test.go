@@ -1,0 +1,190 @@
+package longpoll
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var directRoute = routeKey{path: "/sub", host: "test"}
+
+// directSeeds are requests on an idle parked connection, served directly
+// or not.
+var directSeeds = []string{
+	"GET /sub?category=c&timeout=5 HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /sub?category=c&timeout=5 HTTP/1.1\r\nHost: test\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nConnection: keep-alive\r\n\r\n",
+	"GET /sub HTTP/1.1\nHost: test\n\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\nabc",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+	"GET /sub HTTP/1.0\r\nHost: test\r\n\r\n",
+	"GET /sub HTTP/1.0\r\nHost: test\r\nConnection: keep-alive\r\n\r\n",
+	"POST /sub HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n",
+	"HEAD /sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"get /sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /pub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /sub/ HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /./sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET //sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /%73ub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET http://test/sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET * HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: other\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nHost: test\r\n\r\n",
+	"GET /sub HTTP/1.1\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nAuthorization: Basic eDp5\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nCookie: a=b\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nX-Bad Name: v\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nX-Ctl: a\x01b\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\nX-Fold: a\r\n b\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test\r\n",
+	"GET /sub HTTP/1.1\r\nHost: te",
+	"GET /sub HTTP/1.1\r\nHost: test\r\n\r\nGET /sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /sub HTTP/2.0\r\nHost: test\r\n\r\n",
+	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+	"GET /sub?x=%zz HTTP/1.1\r\nHost: test\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: test:80\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nHost: te st\r\n\r\n",
+	"GET /sub HTTP/1.1\r\nhost: test\r\n\r\n",
+	"GET  /sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"\r\nGET /sub HTTP/1.1\r\nHost: test\r\n\r\n",
+	"",
+}
+
+// routedBy is what net/http's server gave the handler for a request sent on
+// a fresh connection, and whether it kept the connection open after.
+type routedBy struct {
+	method, path, host, auth string
+	served, keptOpen         bool
+}
+
+// netHTTPServer is a plain net/http server that records what it routes.
+type netHTTPServer struct {
+	addr string
+	mu   sync.Mutex
+	last *routedBy
+	srv  *httptest.Server
+}
+
+func newNetHTTPServer(t testing.TB) *netHTTPServer {
+	s := &netHTTPServer{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.last = &routedBy{method: r.Method, path: r.URL.Path, host: r.Host, auth: authSig(r.Header), served: true}
+		s.mu.Unlock()
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(s.srv.Close)
+	s.addr = s.srv.Listener.Addr().String()
+	return s
+}
+
+// send writes raw on a fresh connection and reports what net/http did.
+func (s *netHTTPServer) send(t testing.TB, raw string) routedBy {
+	s.mu.Lock()
+	s.last = nil
+	s.mu.Unlock()
+	c, err := net.Dial("tcp", s.addr)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, raw)
+	require.NoError(t, err)
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	var got routedBy
+	s.mu.Lock()
+	if s.last != nil {
+		got = *s.last
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return routedBy{}
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		got.served = got.served && resp.StatusCode == http.StatusOK
+		return got
+	}
+	// Still open: a second request on it is answered.
+	_, err = io.WriteString(c, "GET /probe HTTP/1.1\r\nHost: test\r\n\r\n")
+	if err == nil {
+		if resp, err = http.ReadResponse(br, nil); err == nil {
+			resp.Body.Close()
+			got.keptOpen = true
+		}
+	}
+	return got
+}
+
+// checkDirect is the differential property: a request served directly is
+// one that net/http would have routed to the same handler (same method,
+// path, Host and credentials) and answered keeping the connection open.
+func checkDirect(t testing.TB, s *netHTTPServer, d *directReaders, raw string) bool {
+	req, ok := d.parseDirect([]byte(raw), directRoute)
+	if !ok {
+		return false
+	}
+	assert.Equal(t, http.MethodGet, req.Method)
+	got := s.send(t, raw)
+	assert.True(t, got.served, "net/http did not serve %q", raw)
+	assert.Equal(t, routedBy{method: "GET", path: directRoute.path, host: directRoute.host, auth: directRoute.auth, served: true, keptOpen: true},
+		got, "net/http routed %q differently", raw)
+	return true
+}
+
+func TestParseDirectAgreesWithNetHTTP(t *testing.T) {
+	s := newNetHTTPServer(t)
+	var d directReaders
+	accepted := map[string]bool{}
+	for _, raw := range directSeeds {
+		accepted[raw] = checkDirect(t, s, &d, raw)
+	}
+	// The plain forms are served directly; the rest go back to net/http.
+	direct := map[string]bool{}
+	for _, i := range []int{0, 1, 2, 3, 4, 29, 35, 38} {
+		direct[directSeeds[i]] = true
+	}
+	for _, raw := range directSeeds {
+		assert.Equal(t, direct[raw], accepted[raw], "direct? %q", raw)
+	}
+
+	// Credentials must be those of the request that net/http routed.
+	withAuth := routeKey{path: "/sub", host: "test", auth: authSig(http.Header{"Authorization": {"Basic eDp5"}})}
+	_, ok := d.parseDirect([]byte("GET /sub HTTP/1.1\r\nHost: test\r\nAuthorization: Basic eDp5\r\n\r\n"), withAuth)
+	assert.True(t, ok)
+	_, ok = d.parseDirect([]byte("GET /sub HTTP/1.1\r\nHost: test\r\nAuthorization: Basic other\r\n\r\n"), withAuth)
+	assert.False(t, ok)
+	_, ok = d.parseDirect([]byte("GET /sub HTTP/1.1\r\nHost: test\r\n\r\n"), withAuth)
+	assert.False(t, ok)
+}
+
+func FuzzParseDirect(f *testing.F) {
+	for _, s := range directSeeds {
+		f.Add(s)
+	}
+	s := newNetHTTPServer(f)
+	var d directReaders
+	f.Fuzz(func(t *testing.T, raw string) {
+		if len(raw) >= directBufSize {
+			return
+		}
+		if checkDirect(t, s, &d, raw) {
+			assert.True(t, strings.Contains(raw, "\n"))
+		}
+	})
+}
