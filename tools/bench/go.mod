@@ -16,6 +16,7 @@ require (
 	github.com/streamkit-dev/streamkit/codec/protocodec v0.0.0
 	github.com/streamkit-dev/streamkit/eventstore v0.0.0
 	github.com/streamkit-dev/streamkit/eventstore/redisstore v0.0.0
+	github.com/streamkit-dev/streamkit/httpx v0.0.0
 	github.com/streamkit-dev/streamkit/longpoll v0.0.0
 	github.com/streamkit-dev/streamkit/sse v0.0.0
 	github.com/streamkit-dev/streamkit/streamable v0.0.0
@@ -35,7 +36,6 @@ require (
 	github.com/segmentio/asm v1.1.3 // indirect
 	github.com/segmentio/encoding v0.5.4 // indirect
 	github.com/streamkit-dev/streamkit/httpstream v0.0.0 // indirect
-	github.com/streamkit-dev/streamkit/httpx v0.0.0 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect

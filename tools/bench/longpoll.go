@@ -60,6 +60,12 @@ func runLongpoll(ctx context.Context, cfg Config) ([]Row, error) {
 	only := os.Getenv("STREAMKIT_BENCH_LP_ROWS")
 	want := func(g string) bool { return only == "" || strings.Contains(only, g) }
 	impls := []string{"streamkit", "golongpoll"}
+	// The net/http path of ours (DisableConnParking) is measured too,
+	// unless STREAMKIT_BENCH_LP_NETHTTP=0; not in the race rows.
+	measured := impls
+	if os.Getenv("STREAMKIT_BENCH_LP_NETHTTP") != "0" {
+		measured = append([]string{"streamkit-nethttp"}, impls...)
+	}
 	res := map[string]map[string]float64{}
 	var metrics []string
 	set := func(m, impl string, v float64) {
@@ -71,7 +77,7 @@ func runLongpoll(ctx context.Context, cfg Config) ([]Row, error) {
 	}
 	if want("idle") {
 		for _, n := range sz.idle {
-			for _, impl := range impls {
+			for _, impl := range measured {
 				kb, g, err := lpIdle(ctx, impl, n, sz.settle)
 				if err != nil {
 					return nil, fmt.Errorf("%s idle %d: %w", impl, n, err)
@@ -92,7 +98,7 @@ func runLongpoll(ctx context.Context, cfg Config) ([]Row, error) {
 	sum := func(m, impl string, v float64) { set(m, impl, res[m][impl]+v) }
 	for range sz.rounds {
 		if want("latency") {
-			for _, impl := range impls {
+			for _, impl := range measured {
 				r, err := lpFanout(ctx, impl, 1, sz.latN, sz.latMsgs, 0)
 				if err != nil {
 					return nil, fmt.Errorf("%s latency: %w", impl, err)
@@ -104,7 +110,7 @@ func runLongpoll(ctx context.Context, cfg Config) ([]Row, error) {
 			}
 		}
 		if want("cpu") {
-			for _, impl := range impls {
+			for _, impl := range measured {
 				r, err := lpFanout(ctx, impl, sz.cpuCats, sz.cpuSubs, 0, sz.cpuDur)
 				if err != nil {
 					return nil, fmt.Errorf("%s cpu: %w", impl, err)
@@ -139,6 +145,9 @@ func runLongpoll(ctx context.Context, cfg Config) ([]Row, error) {
 			goal = Higher
 		}
 		rows = append(rows, Row{Scenario: "longpoll", Metric: m, Goal: goal, Ours: res[m]["streamkit"], Peer: "golongpoll", PeerVal: res[m]["golongpoll"]})
+		if v, ok := res[m]["streamkit-nethttp"]; ok {
+			rows = append(rows, Row{Scenario: "longpoll", Metric: m + " [ours: net/http path]", Goal: goal, Ours: v, Peer: "golongpoll", PeerVal: res[m]["golongpoll"]})
+		}
 	}
 	return rows, nil
 }
@@ -207,51 +216,6 @@ type lpEvent struct {
 	ID        string    `json:"id"`
 }
 
-type lpAnswer struct {
-	Events    []lpEvent `json:"events"`
-	Timeout   string    `json:"timeout"`
-	Timestamp int64     `json:"timestamp"`
-	Error     string    `json:"error"`
-}
-
-// lpPoller polls one category in a loop as golongpoll's clients do (the
-// first poll without since_time: only new events), and reports events.
-func lpPoller(ctx context.Context, hc *http.Client, addr, category string, timeout int, onEvent func(lpEvent)) {
-	var since int64
-	var lastID string
-	for ctx.Err() == nil {
-		v := url.Values{"category": {category}, "timeout": {strconv.Itoa(timeout)}}
-		if since != 0 {
-			v.Set("since_time", strconv.FormatInt(since, 10))
-		}
-		if lastID != "" {
-			v.Set("last_id", lastID)
-		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/events?"+v.Encode(), nil)
-		resp, err := hc.Do(req)
-		if err != nil {
-			if ctx.Err() == nil {
-				time.Sleep(100 * time.Millisecond)
-			}
-			continue
-		}
-		var a lpAnswer
-		err = json.NewDecoder(resp.Body).Decode(&a)
-		resp.Body.Close()
-		if err != nil || a.Error != "" {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		for _, ev := range a.Events {
-			onEvent(ev)
-			since, lastID = ev.Timestamp, ev.ID
-		}
-		if a.Timeout != "" && a.Timestamp > since {
-			since = a.Timestamp
-		}
-	}
-}
-
 // lpIdle parks n polls on one category and returns the server's RSS growth
 // per poll (KB) and goroutines per poll.
 func lpIdle(ctx context.Context, impl string, n int, settle time.Duration) (float64, float64, error) {
@@ -264,14 +228,11 @@ func lpIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 	if err != nil {
 		return 0, 0, err
 	}
-	tr := lpTransport(n)
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); p.stop(); wg.Wait() }()
 	for range n {
-		wg.Go(func() { lpPoller(pctx, hc, p.addr, "idle", 110, func(lpEvent) {}) })
+		wg.Go(func() { lpRawPoller(pctx, p.addr, "idle", 110, func(lpEvent) {}) })
 	}
 	if err := p.waitActive(ctx, n, 120*time.Second); err != nil {
 		return 0, 0, err
@@ -306,9 +267,6 @@ func lpFanout(ctx context.Context, impl string, cats, subs, msgs int, dur time.D
 		return r, err
 	}
 	n := cats * subs
-	tr := lpTransport(n)
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr}
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); p.stop(); wg.Wait() }()
@@ -321,7 +279,7 @@ func lpFanout(ctx context.Context, impl string, cats, subs, msgs int, dur time.D
 		for range subs {
 			next := 0
 			wg.Go(func() {
-				lpPoller(pctx, hc, p.addr, cat, 60, func(ev lpEvent) {
+				lpRawPoller(pctx, p.addr, cat, 60, func(ev lpEvent) {
 					d := float64(time.Now().UnixNano()-ev.Data.T) / 1e6
 					delivered.Add(1)
 					mu.Lock()

@@ -25,6 +25,7 @@ import (
 
 	"github.com/jcuga/golongpoll"
 
+	"github.com/streamkit-dev/streamkit/httpx"
 	"github.com/streamkit-dev/streamkit/longpoll"
 )
 
@@ -49,15 +50,23 @@ type lpStats struct {
 func lpServe(impl string) int {
 	var sub, pub http.Handler
 	var shutdown func()
+	var waiting func() int64 // polls waiting now; nil: requests in progress
+	parked := false
 	switch impl {
-	case "streamkit":
-		b, err := longpoll.NewBroker(longpoll.Options{MaxTimeoutSeconds: 120, BufferSize: 250})
+	case "streamkit", "streamkit-nethttp":
+		// streamkit parks waiting polls on bare connections (the default
+		// when served through an httpx.HandbackListener, as the seed
+		// Server does); streamkit-nethttp keeps them on net/http's
+		// goroutine.
+		parked = impl == "streamkit"
+		b, err := longpoll.NewBroker(longpoll.Options{MaxTimeoutSeconds: 120, BufferSize: 250, DisableConnParking: !parked})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		sub, pub = b.SubscriptionHandler(), b.PublishHandler()
 		shutdown = func() { _ = b.Shutdown(context.Background()) }
+		waiting = func() int64 { return int64(b.Stats().Waiting) }
 	case "golongpoll":
 		m, err := golongpoll.StartLongpoll(golongpoll.Options{MaxLongpollTimeoutSeconds: 120, MaxEventBufferSize: 250})
 		if err != nil {
@@ -81,8 +90,12 @@ func lpServe(impl string) int {
 		var ru syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 		cpu := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
+		act := active.Load() - 1
+		if waiting != nil {
+			act = waiting() // parked polls are in no handler
+		}
 		_ = json.NewEncoder(w).Encode(lpStats{RSS: lpRSS(), Heap: ms.HeapInuse, Stack: ms.StackInuse, Goroutines: runtime.NumGoroutine(),
-			Active: active.Load() - 1, CPUMicros: cpu})
+			Active: act, CPUMicros: cpu})
 	})
 	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		active.Add(1)
@@ -95,7 +108,13 @@ func lpServe(impl string) int {
 		return 1
 	}
 	srv := &http.Server{Handler: counted, ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	var l net.Listener = ln
+	if parked {
+		hl := httpx.NewHandbackListener(ln, httpx.HandbackOptions{})
+		srv.ConnContext = hl.ConnContext
+		l = hl
+	}
+	go func() { _ = srv.Serve(l) }()
 	fmt.Println(ln.Addr().String())
 	// STREAMKIT_BENCH_LP_CPUPROFILE=prefix writes prefix.<impl> (for looking
 	// into a result, not part of it).
