@@ -7,7 +7,8 @@
 //   - Broker: NewBroker(opts) gives a SubscriptionHandler and a
 //     PublishHandler (plain http.Handlers for any router) and a Go Publish.
 //   - Server: the seed's all-in-one Start(ServerInfo, FilePersistorInfo,
-//     failureFunc) / Stop(timeout), a Broker on its own http.Server.
+//     failureFunc) / Stop(timeout), a Broker on its own http.Server (with
+//     waiting polls parked on bare connections on Linux: High density).
 //   - Subscription and Publish: the seed's one-request client functions.
 //   - Client: a context-aware loop, Events(ctx, categories...), that tracks
 //     since_time and last_id, reconnects with capped jittered backoff, and
@@ -54,13 +55,65 @@
 //
 // # Concurrency and memory
 //
-// All methods are safe for concurrent use. A waiting poll costs its net/http
-// handler goroutine, one small waiter, and a runtime timer: no goroutine of
-// its own, no per-poll channel send from a manager goroutine. Each event is
+// All methods are safe for concurrent use. On net/http's path a waiting poll
+// costs its handler goroutine (and net/http's per-connection goroutine and
+// buffers, about 16 KB), one small waiter, and a runtime timer: no goroutine
+// of its own, no per-poll channel send from a manager goroutine. Parked (see
+// High density) it costs the socket, a small struct and a runtime timer:
+// about 3 KB of RSS, no goroutine. Each event is
 // rendered to JSON once while polls wait on its category and the bytes are
 // shared by every answer that carries it (Stats.Encodes counts renders).
 // Waking is a non-blocking signal; a waiter then reads from the store, so a
 // slow client never holds up a publish.
+//
+// # High density: polls parked on bare connections
+//
+// net/http holds every HTTP/1.1 connection with two goroutines and about
+// 16 KB of buffers; a server with many waiting polls sits on that floor. The
+// broker can go under it: a plain HTTP/1.1 poll that has to wait and that
+// arrived through an [httpx.HandbackListener] is hijacked, net/http's
+// goroutines and buffers are dropped, and the poll waits parked on the bare
+// connection, watched by an [httpx.Poller] (one epoll set on Linux) that
+// reports a client that leaves. A publish writes one pre-rendered answer
+// (status line, golongpoll's headers, Date, Content-Length, body: the bytes
+// net/http would write), shared by every parked poll of its category,
+// straight to each socket. The connection then stays with the broker: its
+// next request, if it is a plain keep-alive GET for the same path and Host
+// with the same Authorization and Cookie headers (parsed by net/http's own
+// http.ReadRequest), is served right there, answered or parked again;
+// anything else (a publish, another path, HTTP/1.0, Connection: close, a
+// body, Expect, Upgrade, a partial or pipelined read) is handed back to
+// net/http with the bytes read. An answered connection with no new request
+// is closed after Options.IdleTimeout (default 2 minutes).
+//
+// Turning it on: the seed [Server] does on Linux. A [Broker] user serves
+// through the listener wrapper:
+//
+//	hl := httpx.NewHandbackListener(ln, httpx.HandbackOptions{})
+//	srv := &http.Server{Handler: mux, ConnContext: hl.ConnContext}
+//	srv.Serve(hl)
+//
+// What stays on net/http's path: TLS and HTTP/2 polls (HTTP/2 multiplexes
+// streams; a stream is not a connection), polls on servers without the
+// wrapper, polls naming several categories, polls whose BeforeSubscribe
+// hook or middleware set response headers, and every poll with
+// Options.DisableConnParking, Options.Fanout or Options.DeleteAfterRead.
+// With BeforeSubscribe or CORS set, a parked connection's later polls go
+// back through net/http (and the hook) instead of being served directly.
+//
+// Middleware in front of SubscriptionHandler runs for the poll that net/http
+// routes, not for the later polls served directly on the same connection;
+// those must match the routed poll's path, Host, Authorization and Cookie
+// byte for byte. Middleware that decides on anything else (client address
+// aside, which cannot change on a connection) should be a BeforeSubscribe
+// hook, which turns direct serving off.
+//
+// Stats.Parked counts parked polls (within Waiting), Stats.IdleConns the
+// answered connections held until their next request. Broker.Shutdown
+// answers parked polls at once, closes every held connection, and stops the
+// poller. On Unix systems other than Linux the poller spends a goroutine per
+// watched connection (the seed Server leaves parking off there); elsewhere
+// polls always stay on net/http's path.
 //
 // # Persistence
 //
@@ -80,7 +133,8 @@
 // # Shutdown
 //
 // Broker.Shutdown(ctx) closes the broker to new polls and publishes, answers
-// every waiting poll with a timeout answer (its clients re-poll elsewhere
+// every waiting poll (parked ones too, then closing their connections) with
+// a timeout answer (its clients re-poll elsewhere
 // without losing their place), waits for the handlers to return or ctx, and
 // closes the store it owns. Server.Stop does that, then shuts the
 // http.Server down within its timeout. In an httpx.ListenAndServeGraceful

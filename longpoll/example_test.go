@@ -3,11 +3,13 @@ package longpoll_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"time"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
+	"github.com/streamkit-dev/streamkit/httpx"
 	"github.com/streamkit-dev/streamkit/longpoll"
 )
 
@@ -122,4 +124,34 @@ func ExampleFormatID() {
 	// IDs are UUID-shaped but carry the event's position.
 	fmt.Println(longpoll.FormatID("news", eventstore.ID{Ms: 1_700_000_000_000, Seq: 2}))
 	// Output: 018bcfe5-6800-7000-8000-0bbaa03a6526
+}
+
+// Served through an httpx.HandbackListener, a poll that has to wait parks on
+// its bare connection (no goroutine); TLS and HTTP/2 polls, and servers
+// without the wrapper, keep net/http's path.
+func ExampleBroker_parked() {
+	b, _ := longpoll.NewBroker(longpoll.Options{})
+	defer b.Shutdown(context.Background())
+	mux := http.NewServeMux()
+	mux.Handle("GET /events", b.SubscriptionHandler())
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	hl := httpx.NewHandbackListener(ln, httpx.HandbackOptions{})
+	srv := &http.Server{Handler: mux, ConnContext: hl.ConnContext}
+	s, _ := httpx.Serve(context.Background(), srv, hl)
+	defer s.Close()
+
+	done := make(chan longpoll.SubscriptionResponse)
+	go func() {
+		resp, _ := longpoll.Subscription(s.URL()+"/events", nil,
+			longpoll.SubscriptionRequest{Category: "news", TimeoutSeconds: 30}, "", "", nil)
+		done <- resp
+	}()
+	for b.Stats().Parked == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	_, _ = b.Publish(context.Background(), "news", "hello")
+	resp := <-done
+	fmt.Println(resp.StatusCode, string(resp.Events[0].Data))
+	// Output: 200 "hello"
 }
