@@ -214,6 +214,7 @@ type lpEvent struct {
 	Category  string    `json:"category"`
 	Data      lpPayload `json:"data"`
 	ID        string    `json:"id"`
+	recv      int64     // when the generator read it, UnixNano
 }
 
 // lpIdle parks n polls on one category and returns the server's RSS growth
@@ -231,9 +232,11 @@ func lpIdle(ctx context.Context, impl string, n int, settle time.Duration) (floa
 	pctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); p.stop(); wg.Wait() }()
-	for range n {
-		wg.Go(func() { lpRawPoller(pctx, p.addr, "idle", 110, func(lpEvent) {}) })
+	cats := make([]string, n)
+	for i := range cats {
+		cats[i] = "idle"
 	}
+	wg.Go(func() { _ = lpPollers(pctx, p.addr, cats, 110, func(int, lpEvent) {}) })
 	if err := p.waitActive(ctx, n, 120*time.Second); err != nil {
 		return 0, 0, err
 	}
@@ -274,25 +277,26 @@ func lpFanout(ctx context.Context, impl string, cats, subs, msgs int, dur time.D
 	var lat []float64
 	var delivered atomic.Int64
 	bad := 0
+	names := make([]string, 0, n)
 	for c := range cats {
-		cat := "cat-" + strconv.Itoa(c)
 		for range subs {
-			next := 0
-			wg.Go(func() {
-				lpRawPoller(pctx, p.addr, cat, 60, func(ev lpEvent) {
-					d := float64(time.Now().UnixNano()-ev.Data.T) / 1e6
-					delivered.Add(1)
-					mu.Lock()
-					lat = append(lat, d)
-					if ev.Data.Seq != next {
-						bad++
-					}
-					next = ev.Data.Seq + 1
-					mu.Unlock()
-				})
-			})
+			names = append(names, "cat-"+strconv.Itoa(c))
 		}
 	}
+	next := make([]int, n)
+	wg.Go(func() {
+		_ = lpPollers(pctx, p.addr, names, 60, func(i int, ev lpEvent) {
+			d := float64(ev.recv-ev.Data.T) / 1e6
+			delivered.Add(1)
+			mu.Lock()
+			lat = append(lat, d)
+			if ev.Data.Seq != next[i] {
+				bad++
+			}
+			next[i] = ev.Data.Seq + 1
+			mu.Unlock()
+		})
+	})
 	if err := p.waitActive(ctx, n, 120*time.Second); err != nil {
 		return r, err
 	}
