@@ -132,4 +132,3 @@ func lpReadResponse(br *bufio.Reader, buf []byte) ([]byte, error) {
 	_, err = io.ReadFull(br, buf)
 	return buf, err
 }
-
