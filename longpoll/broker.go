@@ -376,10 +376,7 @@ func (b *Broker) publish(ctx context.Context, name string, raw []byte) (string, 
 	c.mu.Unlock()
 	if len(claimed) > 0 {
 		// One rendering, headers included, for every parked poll.
-		shared := renderResponse(http.StatusOK, answerEvents([][]byte{enc}, false), time.Now())
-		for _, bc := range claimed {
-			bc.deliver(shared, enc)
-		}
+		b.deliverAll(claimed, enc)
 	}
 	if idle {
 		b.release(c)

@@ -189,9 +189,9 @@ func (bc *bareConn) runPoll(p *poll) {
 	evs, lost, err := b.read(context.Background(), c, &p.curs[0], b.opts.MaxEventsPerAnswer)
 	p.lost = p.lost || lost
 	if err == nil && len(evs) == 0 {
+		bc.p = p // before it can be claimed: deliverAll reads it unlocked
 		c.waiters[&p.w] = struct{}{}
 		c.mu.Unlock()
-		bc.p = p
 		bc.setStateLocked(bareParked)
 		bc.setDeadlineLocked(time.Duration(p.q.Timeout) * time.Second)
 		if len(bc.pending) == 0 {
@@ -250,21 +250,47 @@ func (bc *bareConn) answerLocked(p *poll) {
 	bc.writeLocked(resp)
 }
 
-// deliver answers a poll that a publish claimed, with the publish's shared
-// rendering of its one event.
-func (bc *bareConn) deliver(shared, enc []byte) {
+// deliverAll answers the parked polls a publish claimed with its one
+// event: first every write (the shared rendering, or the poll's own if it
+// must say history_lost), then the bookkeeping, so that the last of many
+// parked polls is answered as early as the first ones allow. A claimed
+// poll's connection is written by its claimer alone: nothing else writes to
+// or closes it until deliver has run.
+func (b *Broker) deliverAll(claimed []*bareConn, enc []byte) {
+	shared := renderResponse(http.StatusOK, answerEvents([][]byte{enc}, false), time.Now())
+	type sent struct {
+		resp []byte
+		n    int
+		err  error
+	}
+	res := make([]sent, len(claimed))
+	for i, bc := range claimed {
+		resp := shared
+		// bc.p and its lost flag were set before the waiter was
+		// registered, and the claim under the category's lock orders this
+		// read after that; nobody changes them while the poll is claimed.
+		if bc.p.lost {
+			resp = renderResponse(http.StatusOK, answerEvents([][]byte{enc}, true), time.Now())
+		}
+		n, err := writeNow(bc.rc, resp)
+		res[i] = sent{resp, n, err}
+	}
+	for i, bc := range claimed {
+		bc.delivered(res[i].resp, res[i].n, res[i].err)
+	}
+}
+
+// delivered finishes a claimed poll whose answer deliverAll wrote n bytes
+// of.
+func (bc *bareConn) delivered(resp []byte, n int, err error) {
 	bc.mu.Lock()
 	defer bc.mu.Unlock()
 	p := bc.p
 	bc.p = nil
-	resp := shared
-	if p.lost {
-		resp = renderResponse(http.StatusOK, answerEvents([][]byte{enc}, true), time.Now())
-	}
 	bc.b.answers.Add(1)
 	bc.b.delivered.Add(1)
 	p.finish()
-	bc.writeLocked(resp)
+	bc.wroteLocked(resp, n, err)
 }
 
 // writeLocked writes an answer and moves to idle. What the socket does not
@@ -272,6 +298,11 @@ func (bc *bareConn) deliver(shared, enc []byte) {
 // bareWriteTimeout.
 func (bc *bareConn) writeLocked(resp []byte) {
 	n, err := writeNow(bc.rc, resp)
+	bc.wroteLocked(resp, n, err)
+}
+
+// wroteLocked goes on after writeNow wrote n bytes of resp.
+func (bc *bareConn) wroteLocked(resp []byte, n int, err error) {
 	if err != nil {
 		bc.closeLocked()
 		return
