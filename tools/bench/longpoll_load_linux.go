@@ -39,15 +39,30 @@ func lpPollers(ctx context.Context, addr string, cats []string, timeout int, onE
 	var evs [256]syscall.EpollEvent
 	var ready []int
 	buf := make([]byte, 16<<10)
+	wait := 50
 	for ctx.Err() == nil {
-		n, err := syscall.EpollWait(epfd, evs[:], 50)
+		n, err := syscall.EpollWait(epfd, evs[:], wait)
 		if err != nil {
 			if errors.Is(err, syscall.EINTR) {
 				continue
 			}
 			return err
 		}
-		ready = ready[:0]
+		if n == 0 && len(ready) > 0 {
+			// Nothing more to read now: send the next polls of what was
+			// read. Reads go first so that a burst of answers is
+			// timestamped as it arrives, not behind the writes.
+			for _, i := range ready {
+				if err := ps[i].send(); err != nil && ctx.Err() == nil {
+					return err
+				}
+			}
+			ready = ready[:0]
+		}
+		wait = 50
+		if n > 0 {
+			wait = 0
+		}
 		for k := range n {
 			i := int(evs[k].Fd)
 			p := ps[i]
@@ -87,11 +102,6 @@ func lpPollers(ctx context.Context, addr string, cats []string, timeout int, onE
 				}
 				p.in = append(p.in[:0], rest...)
 				ready = append(ready, i)
-			}
-		}
-		for _, i := range ready {
-			if err := ps[i].send(); err != nil && ctx.Err() == nil {
-				return err
 			}
 		}
 	}
