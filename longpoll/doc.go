@@ -111,9 +111,11 @@
 // Stats.Parked counts parked polls (within Waiting), Stats.IdleConns the
 // answered connections held until their next request. Broker.Shutdown
 // answers parked polls at once, closes every held connection, and stops the
-// poller. On Unix systems other than Linux the poller spends a goroutine per
-// watched connection (the seed Server leaves parking off there); elsewhere
-// polls always stay on net/http's path.
+// poller (a broker that has parked a poll owns it, an epoll goroutine and
+// four callback workers, until Shutdown). On Unix systems other than Linux
+// the poller spends a goroutine per watched connection (the seed Server
+// leaves parking off there); elsewhere polls always stay on net/http's
+// path.
 //
 // # Persistence
 //

@@ -72,7 +72,7 @@ type bareSet struct {
 	closed bool
 	poller *httpx.Poller
 	perr   error
-	wg     sync.WaitGroup // unfinished writes
+	wg     sync.WaitGroup // unfinished writes; Add only under mu, before closed
 
 	parked, idle atomic.Int64
 	readers      directReaders
@@ -313,7 +313,17 @@ func (bc *bareConn) wroteLocked(resp []byte, n int, err error) {
 	}
 	bc.setStateLocked(bareBusy)
 	rest := resp[n:]
-	bc.b.bare.wg.Go(func() {
+	s := &bc.b.bare
+	s.mu.Lock()
+	if s.closed { // shutting down: no new writer after shutdown's Wait
+		s.mu.Unlock()
+		bc.closeLocked()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
 		_ = bc.conn.SetWriteDeadline(time.Now().Add(bareWriteTimeout))
 		_, err := bc.conn.Write(rest)
 		_ = bc.conn.SetWriteDeadline(time.Time{})
@@ -324,7 +334,7 @@ func (bc *bareConn) wroteLocked(resp []byte, n int, err error) {
 			return
 		}
 		bc.idleLocked()
-	})
+	}()
 }
 
 // idleLocked waits for the connection's next request.
