@@ -56,7 +56,13 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 	if cfg.Short {
 		sz = wsSizes{idle: 50, bcast: []int{20}, bcastMsgs: 5, echoN: 50, echoIdle: 20, settleIdle: 10 * time.Millisecond, rounds: 1}
 	}
-	pinSelf()
+	if pinSelf() {
+		// The runtime sized GOMAXPROCS before the pin: two Ps on one CPU
+		// make two threads take turns at the clients' reads, which adds a
+		// context switch to some round trips. One CPU, one P, for this
+		// scenario.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
 	impls := append([]string{"streamkit"}, wsPeers...)
 	// STREAMKIT_BENCH_WS_ROWS=idle,broadcast,echo picks row groups (all by
 	// default) for a quicker look at one of them.
@@ -211,11 +217,13 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 	return rows, nil
 }
 
-// pinSelf puts the load generator on CPU 0 (the server gets CPU 1).
-func pinSelf() {
-	if _, err := exec.LookPath("taskset"); err == nil {
-		_ = exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).Run()
+// pinSelf puts the load generator on CPU 0 (the server gets CPU 1) and
+// reports whether it did.
+func pinSelf() bool {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return false
 	}
+	return exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).Run() == nil
 }
 
 // wsProc is a running server process.
