@@ -51,14 +51,17 @@ func (b *epollBackend) loop(rc syscall.RawConn) {
 			return true // EBADF: closing
 		}
 		if n <= 0 {
-			// Empty: wait for the next edge in the netpoller. Only an
-			// empty set is waited on, so no ready event is left behind.
-			return false
+			return false // empty: wait for the next edge in the netpoller
 		}
 		for i := range n {
 			b.p.fire(uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32)
 		}
-		return true
+		// A short batch emptied the set: wait. An event that comes after
+		// epoll_wait took the set is an edge the netpoller keeps (Go
+		// registers descriptors edge-triggered and remembers an edge that
+		// nobody waited for), so asking again at once would only cost a
+		// system call. A full batch may have left events behind: ask again.
+		return n == len(evs)
 	}
 	for {
 		if err := rc.Read(collect); err != nil {
@@ -67,7 +70,7 @@ func (b *epollBackend) loop(rc syscall.RawConn) {
 		select {
 		case <-b.p.done:
 			return
-		default:
+		default: // a full batch: collect again
 		}
 	}
 }

@@ -59,7 +59,8 @@ type bareConn struct {
 	state    bareState
 	p        *poll // while parked
 	timer    *time.Timer
-	deadline time.Time
+	deadline time.Time   // when the timer's work is due
+	fireAt   time.Time   // when the timer is set to fire (never after deadline)
 	stop     func() bool // the armed watch, or nil
 	pending  []byte      // bytes net/http had read past the hijacked request
 	gone     bool        // the client left while a claimed answer was on its way
@@ -353,12 +354,19 @@ func (bc *bareConn) idleLocked() {
 	bc.watchLocked() // fires at once if the next request is already there
 }
 
+// setDeadlineLocked moves the connection's one deadline (poll timeout or
+// idle timeout). The timer is reset only to fire earlier: a later deadline
+// is left to onTimer, which re-arms for the rest, so that the common
+// poll-answer-poll cycle costs no timer operation.
 func (bc *bareConn) setDeadlineLocked(d time.Duration) {
 	bc.deadline = time.Now().Add(d)
-	if bc.timer == nil {
+	switch {
+	case bc.timer == nil:
 		bc.timer = time.AfterFunc(d, bc.onTimer)
-	} else {
+		bc.fireAt = bc.deadline
+	case bc.fireAt.IsZero() || bc.deadline.Before(bc.fireAt):
 		bc.timer.Reset(d)
+		bc.fireAt = bc.deadline
 	}
 }
 
@@ -424,8 +432,14 @@ func (bc *bareConn) handbackLocked(data []byte) {
 func (bc *bareConn) onTimer() {
 	bc.mu.Lock()
 	defer bc.mu.Unlock()
-	if time.Now().Before(bc.deadline) {
-		return // re-armed meanwhile
+	if bc.state == bareClosed {
+		return
+	}
+	bc.fireAt = time.Time{} // not pending any more
+	if now := time.Now(); now.Before(bc.deadline) {
+		bc.fireAt = bc.deadline // moved later meanwhile: wait for the rest
+		bc.timer.Reset(bc.deadline.Sub(now))
+		return
 	}
 	switch bc.state {
 	case bareParked:
