@@ -190,9 +190,9 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 					return fmt.Errorf("echo %d: %w", e.size, err)
 				}
 				for i, impl := range impls {
-					if os.Getenv("STREAMKIT_BENCH_WS_DEBUG") != "" {
-						fmt.Fprintf(os.Stderr, "ws %s %s: p50 %.1f µs, p99 %.1f µs, server CPU %.1f µs/msg\n", label, impl, res[i].p50, res[i].p99, res[i].cpu)
-					}
+					// Each round on stderr: the table keeps the best of the
+					// rounds, this shows how much they differ.
+					fmt.Fprintf(os.Stderr, "ws %s %s: p50 %.1f µs, p99 %.1f µs, server CPU %.1f µs/msg\n", label, impl, res[i].p50, res[i].p99, res[i].cpu)
 					best(label+" p50 µs", impl, res[i].p50, false)
 					best(label+" p99 µs", impl, res[i].p99, false)
 					best(label+" server CPU µs/msg", impl, res[i].cpu, false)
