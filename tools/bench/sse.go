@@ -7,6 +7,15 @@ package main
 // generator: raw TCP clients that de-chunk with http.ReadResponse and read
 // lines, so no client library skews the numbers. The parser rows are
 // in-process micro-benchmarks.
+//
+// Knobs for quick looks (numbers from them are not the scenario's rows):
+// STREAMKIT_BENCH_SSE_IMPLS=a,b (a subset), STREAMKIT_BENCH_SSE_CLIENTS,
+// STREAMKIT_BENCH_SSE_FANOUT (client counts), STREAMKIT_BENCH_SSE_IDLE_ONLY
+// (stop after the idle rows; with STREAMKIT_BENCH_SSE_PAUSE=30s the server
+// stays up for inspection), STREAMKIT_BENCH_SSE_PACED_ONLY (no burst, no
+// stalled run), STREAMKIT_BENCH_SSE_DEBUG (stack diagnostics and a heap
+// profile endpoint), STREAMKIT_BENCH_SSE_CPUPROFILE=file (a CPU profile
+// of each server process, file.<impl>).
 
 import (
 	"bufio"
@@ -408,17 +417,22 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 		return out, nil
 	}
 
+	pacedOnly := os.Getenv("STREAMKIT_BENCH_SSE_PACED_ONLY") != "" // for profiling the paced rows
 	// Burst: sz.burst events of 64 B, unthrottled.
+	burst := sz.burst
+	if pacedOnly {
+		burst = 0
+	}
 	start0 := sumCounts(clients)
 	per := make([]int64, len(clients))
 	for i, c := range clients {
 		per[i] = c.count.Load()
 	}
 	t0 := time.Now()
-	if err := p.publish(sz.burst, 64, 0); err != nil {
+	if err := p.publish(burst, 64, 0); err != nil {
 		return nil, err
 	}
-	want := start0 + int64(sz.burst*len(clients))
+	want := start0 + int64(burst*len(clients))
 	deadline := time.Now().Add(30 * time.Second)
 	var last time.Time
 	prev := int64(-1)
@@ -465,6 +479,9 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 		c.close()
 	}
 	clients = clients[:0]
+	if pacedOnly {
+		return out, nil
+	}
 
 	// Stalled: readers plus one socket that never reads.
 	stalled, err := dialSSE(p.addr, true)

@@ -215,6 +215,13 @@ func sseServe(impl string) int {
 		fmt.Fprintln(os.Stderr, "unknown impl", impl)
 		return 2
 	}
+	if f := os.Getenv("STREAMKIT_BENCH_SSE_CPUPROFILE"); f != "" { // a CPU profile of this server process
+		if out, err := os.Create(f + "." + impl); err == nil {
+			if pprof.StartCPUProfile(out) == nil {
+				defer func() { pprof.StopCPUProfile(); _ = out.Close() }()
+			}
+		}
+	}
 	var maxStart atomic.Uint64
 	debugOn := os.Getenv("STREAMKIT_BENCH_SSE_DEBUG") != ""
 	if debugOn {
