@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/streamkit-dev/streamkit/httpx"
@@ -51,7 +50,7 @@ const (
 type bareConn struct {
 	b     *Broker
 	conn  net.Conn
-	rc    syscall.RawConn
+	io    *sockIO
 	hl    *httpx.HandbackListener
 	route routeKey
 
@@ -142,7 +141,7 @@ func (b *Broker) park(w http.ResponseWriter, r *http.Request, p *poll) bool {
 		_ = conn.Close()
 		return true
 	}
-	bc := &bareConn{b: b, conn: conn, rc: rc, hl: hl, route: routeOf(r)}
+	bc := &bareConn{b: b, conn: conn, io: newSockIO(rc), hl: hl, route: routeOf(r)}
 	if n := brw.Reader.Buffered(); n > 0 {
 		buf, _ := brw.Reader.Peek(n)
 		bc.pending = append(bc.pending, buf...)
@@ -273,7 +272,7 @@ func (b *Broker) deliverAll(claimed []*bareConn, enc []byte) {
 		if bc.p.lost {
 			resp = renderResponse(http.StatusOK, answerEvents([][]byte{enc}, true), time.Now())
 		}
-		n, err := writeNow(bc.rc, resp)
+		n, err := writeNow(bc.io, resp)
 		res[i] = sent{resp, n, err}
 	}
 	for i, bc := range claimed {
@@ -298,7 +297,7 @@ func (bc *bareConn) delivered(resp []byte, n int, err error) {
 // take at once is written by a goroutine of its own, within
 // bareWriteTimeout.
 func (bc *bareConn) writeLocked(resp []byte) {
-	n, err := writeNow(bc.rc, resp)
+	n, err := writeNow(bc.io, resp)
 	bc.wroteLocked(resp, n, err)
 }
 
@@ -459,7 +458,7 @@ func (bc *bareConn) onReadable() {
 	bc.stop = nil
 	switch bc.state {
 	case bareParked:
-		err := peekNow(bc.rc)
+		err := peekNow(bc.io)
 		switch {
 		case err == errWouldBlock:
 			bc.watchLocked()
@@ -477,7 +476,7 @@ func (bc *bareConn) onReadable() {
 		bc.mu.Unlock()
 	case bareIdle:
 		bp := bc.b.bare.getBuf()
-		n, err := readNow(bc.rc, *bp)
+		n, err := readNow(bc.io, *bp)
 		switch {
 		case err == errWouldBlock:
 			bc.watchLocked()

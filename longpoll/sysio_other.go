@@ -14,7 +14,12 @@ const bareSupported = false
 
 var errWouldBlock = errors.New("longpoll: would block")
 
-func rawConnOf(net.Conn) (syscall.RawConn, bool)    { return nil, false }
-func writeNow(syscall.RawConn, []byte) (int, error) { return 0, errors.ErrUnsupported }
-func readNow(syscall.RawConn, []byte) (int, error)  { return 0, errors.ErrUnsupported }
-func peekNow(syscall.RawConn) error                 { return errors.ErrUnsupported }
+func rawConnOf(net.Conn) (syscall.RawConn, bool) { return nil, false }
+
+// sockIO is not used where bareSupported is false.
+type sockIO struct{}
+
+func newSockIO(syscall.RawConn) *sockIO     { return &sockIO{} }
+func writeNow(*sockIO, []byte) (int, error) { return 0, errors.ErrUnsupported }
+func readNow(*sockIO, []byte) (int, error)  { return 0, errors.ErrUnsupported }
+func peekNow(*sockIO) error                 { return errors.ErrUnsupported }

@@ -25,47 +25,77 @@ func rawConnOf(c net.Conn) (syscall.RawConn, bool) {
 	return rc, err == nil
 }
 
+// sockIO does non-blocking reads and writes on one socket without a
+// closure allocation per call: its two RawConn callbacks are made once per
+// connection. A write may run alongside a read or peek (separate fields),
+// never alongside another write.
+type sockIO struct {
+	rc syscall.RawConn
+
+	wbuf []byte
+	wn   int
+	werr error
+	wfn  func(uintptr) bool
+
+	rbuf []byte
+	rn   int
+	rerr error
+	rfn  func(uintptr) bool
+}
+
+func newSockIO(rc syscall.RawConn) *sockIO {
+	s := &sockIO{rc: rc}
+	s.wfn, s.rfn = s.write, s.read
+	return s
+}
+
+func (s *sockIO) write(fd uintptr) bool {
+	for s.wn < len(s.wbuf) {
+		m, e := syscall.Write(int(fd), s.wbuf[s.wn:])
+		if e == syscall.EINTR {
+			continue
+		}
+		if e == syscall.EAGAIN {
+			break
+		}
+		if e != nil {
+			s.werr = e
+			break
+		}
+		s.wn += m
+	}
+	return true
+}
+
+func (s *sockIO) read(fd uintptr) bool {
+	for {
+		s.rn, s.rerr = syscall.Read(int(fd), s.rbuf)
+		if s.rerr != syscall.EINTR {
+			return true
+		}
+	}
+}
+
 // writeNow writes what the socket takes without waiting: n < len(b) with a
 // nil error means the rest would block.
-func writeNow(rc syscall.RawConn, b []byte) (int, error) {
-	n := 0
-	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		for n < len(b) {
-			m, e := syscall.Write(int(fd), b[n:])
-			if e == syscall.EINTR {
-				continue
-			}
-			if e == syscall.EAGAIN {
-				break
-			}
-			if e != nil {
-				werr = e
-				break
-			}
-			n += m
-		}
-		return true
-	})
+func writeNow(s *sockIO, b []byte) (int, error) {
+	s.wbuf, s.wn, s.werr = b, 0, nil
+	err := s.rc.Write(s.wfn)
+	n := s.wn
 	if err == nil {
-		err = werr
+		err = s.werr
 	}
+	s.wbuf, s.werr = nil, nil
 	return n, err
 }
 
 // readNow reads what is there without waiting: errWouldBlock if nothing,
 // io.EOF when the peer closed.
-func readNow(rc syscall.RawConn, b []byte) (int, error) {
-	var n int
-	var rerr error
-	err := rc.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), b)
-			if rerr != syscall.EINTR {
-				return true
-			}
-		}
-	})
+func readNow(s *sockIO, b []byte) (int, error) {
+	s.rbuf, s.rn, s.rerr = b, 0, nil
+	err := s.rc.Read(s.rfn)
+	n, rerr := s.rn, s.rerr
+	s.rbuf, s.rerr = nil, nil
 	switch {
 	case err != nil:
 		return 0, err
@@ -81,7 +111,8 @@ func readNow(rc syscall.RawConn, b []byte) (int, error) {
 
 // peekNow says whether bytes wait on the socket, without taking them:
 // nil (data), errWouldBlock (nothing yet), io.EOF or the socket's error.
-func peekNow(rc syscall.RawConn) error {
+func peekNow(s *sockIO) error {
+	rc := s.rc
 	var one [1]byte
 	var n int
 	var perr error
