@@ -48,7 +48,7 @@ type wsSizes struct {
 	echoN      int
 	echoIdle   int
 	settleIdle time.Duration
-	rounds     int // broadcast and echo are measured this many times; the best counts
+	rounds     int // broadcast and echo are measured this many times (broadcast: the best counts; echo: the rounds are pooled)
 }
 
 func runWS(ctx context.Context, cfg Config) ([]Row, error) {
@@ -90,6 +90,8 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 			set(metric, impl, v)
 		}
 	}
+	echoAll := map[string][]echoResult{} // label -> impl -> every round's round trips
+	var echoLabels []string
 	if want("idle") {
 		for _, impl := range impls {
 			kb, err := wsIdle(ctx, impl, sz.idle, sz.settleIdle)
@@ -189,19 +191,37 @@ func runWS(ctx context.Context, cfg Config) ([]Row, error) {
 				if err != nil {
 					return fmt.Errorf("echo %d: %w", e.size, err)
 				}
+				if echoAll[label] == nil {
+					echoLabels = append(echoLabels, label)
+					echoAll[label] = make([]echoResult, len(impls))
+				}
 				for i, impl := range impls {
-					// Each round on stderr: the table keeps the best of the
-					// rounds, this shows how much they differ.
-					fmt.Fprintf(os.Stderr, "ws %s %s: p50 %.1f µs, p99 %.1f µs, server CPU %.1f µs/msg\n", label, impl, res[i].p50, res[i].p99, res[i].cpu)
-					best(label+" p50 µs", impl, res[i].p50, false)
-					best(label+" p99 µs", impl, res[i].p99, false)
-					best(label+" server CPU µs/msg", impl, res[i].cpu, false)
+					// Each round on stderr; the table pools the rounds.
+					p50, p99, cpu := res[i].figures()
+					fmt.Fprintf(os.Stderr, "ws %s %s: p50 %.1f µs, p99 %.1f µs, server CPU %.1f µs/msg\n", label, impl, p50, p99, cpu)
+					all := &echoAll[label][i]
+					all.rtt = append(all.rtt, res[i].rtt...)
+					all.cpu += res[i].cpu
+					all.served += res[i].served
 				}
 			}
 			return nil
 		}()
 		if err != nil {
 			return nil, err
+		}
+	}
+	// Echo figures pool every round's round trips. Best-of-rounds would take
+	// each implementation's figure from its own luckiest round, so two
+	// implementations' figures could come from different rounds with the
+	// machine in different states; pooled, every implementation's figure
+	// covers the same interleaved span of time.
+	for _, label := range echoLabels {
+		for i, impl := range impls {
+			p50, p99, cpu := echoAll[label][i].figures()
+			best(label+" p50 µs", impl, p50, false)
+			best(label+" p99 µs", impl, p99, false)
+			best(label+" server CPU µs/msg", impl, cpu, false)
 		}
 	}
 	var rows []Row
@@ -417,8 +437,23 @@ func wsBroadcast(ctx context.Context, p *wsProc, n, msgs, size int) (rate, p99, 
 	return float64(received) / elapsed.Seconds(), p99, cpu, total - int(received), nil
 }
 
-// echoResult is one implementation's echo figures.
-type echoResult struct{ p50, p99, cpu float64 }
+// echoResult is one implementation's echo round trips and the server CPU
+// time they took (warm-ups included in served).
+type echoResult struct {
+	rtt    []time.Duration
+	cpu    time.Duration
+	served int
+}
+
+// figures are the p50 and p99 round trip and the server CPU per message,
+// in µs.
+func (r echoResult) figures() (p50, p99, cpu float64) {
+	rtt := slices.Clone(r.rtt)
+	slices.Sort(rtt)
+	n := len(rtt)
+	return float64(rtt[n/2].Nanoseconds()) / 1e3, float64(rtt[n*99/100].Nanoseconds()) / 1e3,
+		float64(r.cpu.Nanoseconds()) / 1e3 / float64(max(r.served, 1))
+}
 
 // How wsEcho interleaves the servers. All of them share CPU 1, so what one
 // server still does after its reply (parking its goroutines, a GC cycle,
@@ -544,12 +579,7 @@ func wsEcho(ctx context.Context, procs []*wsProc, size, n, idle int, settle time
 		if err != nil {
 			return nil, err
 		}
-		slices.Sort(rtt[i])
-		res[i] = echoResult{
-			p50: float64(rtt[i][n/2].Nanoseconds()) / 1e3,
-			p99: float64(rtt[i][n*99/100].Nanoseconds()) / 1e3,
-			cpu: float64((after.CPU - before[i].CPU).Nanoseconds()) / 1e3 / float64(served[i]),
-		}
+		res[i] = echoResult{rtt: rtt[i], cpu: after.CPU - before[i].CPU, served: served[i]}
 	}
 	return res, nil
 }
