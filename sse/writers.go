@@ -16,10 +16,9 @@ const stuckAfter = 2 * time.Millisecond
 // goroutines, instead of one goroutine per write or per connection.
 //
 // Why: a connection's own goroutine that runs net/http's deep write path
-// keeps an 8 KB stack for good, and short-lived goroutines caught deep in
-// that path by a GC raise the runtime's starting stack size for every new
-// goroutine (net/http's connection goroutines among them). A few
-// long-lived, busy writers keep both small, and one event to many
+// keeps an 8 KB stack for good, and a goroutine per write leaves dead
+// goroutines behind (see retire below). A few long-lived writers keep idle
+// connections at net/http's minimum stacks, and one event to many
 // connections costs no goroutine wake-up per connection.
 //
 // Policy: a connection with something to write is put once on a FIFO
