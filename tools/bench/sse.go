@@ -2,9 +2,10 @@ package main
 
 // SSE scenarios: our sse module against tmaxmax/go-sse v0.11.0, r3labs/sse
 // v2.10.0, launchdarkly/eventsource v1.11.0 and a naive net/http handler.
-// Each server runs in its own process (see sse_server.go), pinned to CPU 0
+// Each server runs in its own process (see sse_server.go), pinned to CPU 1
 // with GOMAXPROCS=1 when taskset exists; this process is the load
-// generator: raw TCP clients that de-chunk with http.ReadResponse and read
+// generator, pinned to CPU 0 with GOMAXPROCS=1 (sseOwnCore), the same for
+// every implementation: raw TCP clients that de-chunk with http.ReadResponse and read
 // lines, so no client library skews the numbers. The parser rows are
 // in-process micro-benchmarks.
 //
@@ -26,6 +27,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -145,6 +147,7 @@ type sseSizes struct {
 }
 
 func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
+	defer sseOwnCore()()
 	sz := sseSizes{clients: 1000, burst: 2000, pacedRate: 100, pacedDur: 3 * time.Second,
 		stallReaders: 100, stallEvents: 1000, stallRate: 1000, stallSize: 4096, settle: 10 * time.Second}
 	if cfg.Short {
@@ -213,11 +216,28 @@ func sseServerScenario(ctx context.Context, cfg Config) ([]Row, error) {
 	return rows, nil
 }
 
+// sseOwnCore pins this process (the load generator) to CPU 0 and runs it
+// with one P until the returned func restores GOMAXPROCS; the servers get
+// CPU 1. Unpinned, the generator shared CPU 0 with the pinned server at
+// the scheduler's whim, which moved paced p99 by tens of ms from run to
+// run; two Ps on one CPU would take turns at the clients' reads.
+func sseOwnCore() (restore func()) {
+	if !pinSelf() {
+		return func() {}
+	}
+	prev := runtime.GOMAXPROCS(1)
+	return func() { runtime.GOMAXPROCS(prev) }
+}
+
+// sseServerCPU is the CPU the server processes are pinned to; the load
+// generator has CPU 0 (sseOwnCore).
+const sseServerCPU = 1
+
 // sseProc is a running server process.
 type sseProc struct{ *serverProc }
 
 func startSSEServer(impl string) (*sseProc, error) {
-	p, err := startServerProc(impl, 0, sseServerEnv+"="+impl, "GOMAXPROCS=1")
+	p, err := startServerProc(impl, sseServerCPU, sseServerEnv+"="+impl, "GOMAXPROCS=1")
 	if err != nil {
 		return nil, err
 	}
@@ -528,6 +548,7 @@ func sseMeasure(ctx context.Context, impl string, sz sseSizes) (map[string]float
 // holds them, within its 20,000 descriptors): the time until the last
 // client has it, from the scheduled send time. Median of 5 events.
 func sseFanoutScenario(ctx context.Context, cfg Config) ([]Row, error) {
+	defer sseOwnCore()()
 	clients := 10000
 	if cfg.Short {
 		clients = 50
