@@ -89,7 +89,7 @@ func lpServe(impl string) int {
 		runtime.ReadMemStats(&ms)
 		var ru syscall.Rusage
 		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		cpu := ru.Utime.Sec*1e6 + ru.Utime.Usec + ru.Stime.Sec*1e6 + ru.Stime.Usec
+		cpu := int64(ru.Utime.Sec)*1e6 + int64(ru.Utime.Usec) + int64(ru.Stime.Sec)*1e6 + int64(ru.Stime.Usec)
 		act := active.Load() - 1
 		if waiting != nil {
 			act = waiting() // parked polls are in no handler
