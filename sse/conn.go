@@ -39,9 +39,10 @@ type Conn struct {
 	id     uint64
 	req    *http.Request
 	topics []string
-	// Bytes go to w through rc (net/http), or to raw in high-density mode.
+	// Bytes go to w (net/http), or to raw in high-density mode. w's
+	// ResponseController is made at each use, on the stack (keeping one
+	// in Conn would cost 16 B per connection and a size class).
 	w   http.ResponseWriter
-	rc  http.ResponseController
 	raw *rawConn
 
 	mu    sync.Mutex
@@ -55,19 +56,30 @@ type Conn struct {
 	qBytes   int
 	cause    error
 	syncw    *syncWrite
-	finished chan struct{} // closed when the connection is dead and no write runs
+	// finished is done when the connection is dead and no write runs. A
+	// WaitGroup inside Conn, not a channel: the request goroutine waits on
+	// it alone (see Server.sweep), with no allocation of its own.
+	finished sync.WaitGroup
 	state    int8
 	// scheduled: on the writers' ready list or being written, so at most
 	// one writer handles the connection at a time.
 	scheduled bool
 	// hold: setup (headers, replay) is not done; live frames wait.
-	hold  bool
-	ended bool
+	hold    bool
+	ended   bool
+	writing atomic.Bool
+	dead    atomic.Bool
 
 	lastWrite atomic.Int64 // unix ns of the last write, for keepalives
 	deadline  int64        // unix ns of the armed write deadline; the writer's
-	writing   atomic.Bool
-	dead      atomic.Bool
+}
+
+// newConn returns a connection in setup; its finished is done when it ends.
+func newConn(s *Server, r *http.Request, topics []string) *Conn {
+	c := &Conn{s: s, req: r, topics: topics, hold: true}
+	c.finished.Add(1)
+	c.lastWrite.Store(time.Now().UnixNano())
+	return c
 }
 
 // ID is the connection's number, unique within its server.
@@ -236,7 +248,7 @@ func (c *Conn) writeNow(b []byte) error {
 				return err
 			}
 		}
-		if err := c.rc.Flush(); err != nil {
+		if err := http.NewResponseController(c.w).Flush(); err != nil {
 			return err
 		}
 	}
@@ -248,7 +260,7 @@ func (c *Conn) setWriteDeadline(t time.Time) error {
 	if c.raw != nil {
 		return c.raw.conn.SetWriteDeadline(t)
 	}
-	return c.rc.SetWriteDeadline(t)
+	return http.NewResponseController(c.w).SetWriteDeadline(t)
 }
 
 // writeSync has a writer write b (headers, retry hint, replay) and waits
@@ -330,7 +342,7 @@ func (c *Conn) flush() (more bool) {
 	if c.state == stateDead && !c.ended {
 		c.ended = true
 		ended = true
-		close(c.finished)
+		c.finished.Done()
 	}
 	c.mu.Unlock()
 	if ended && c.raw != nil {
@@ -341,20 +353,21 @@ func (c *Conn) flush() (more bool) {
 	return false
 }
 
-// wait blocks the request goroutine until the stream ends or gone is
-// closed (the client left or the server aborted the request), and
-// returns why the stream ended.
-func (c *Conn) wait(gone <-chan struct{}) error {
-	select {
-	case <-c.finished:
-	case <-gone:
-		c.kill(ErrClientGone)
-		c.abortWrite()
-		<-c.finished
-	}
+// wait blocks the request goroutine until the stream ends, and returns
+// why. A client that left is found by Server.sweep (or by a failed write),
+// which ends the stream.
+func (c *Conn) wait() error {
+	c.finished.Wait()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cause
+}
+
+// gone ends the stream of a client that went away (its request context
+// ended): what is queued is dropped and a write in progress fails now.
+func (c *Conn) gone() {
+	c.kill(ErrClientGone)
+	c.abortWrite()
 }
 
 // writeFailed ends the connection after a failed write and returns why.

@@ -67,9 +67,14 @@
 // no connections. The request goroutine (net/http's) only waits for its
 // stream to end, on a shallow stack: idle connections cost no goroutine
 // beyond net/http's two, and keep them at net/http's minimum stack sizes.
-// One keepalive goroutine runs per server while it has connections. Hooks
-// (Authorize, OnConnect, OnDisconnect, OnGap) run on the request's
-// goroutine.
+// One periodic goroutine runs per server while it has connections: it
+// sends the keepalives and, every second, checks the request context of
+// every stream. The request goroutine waits on its stream alone (a wait
+// on the context as well would cost each idle connection a few hundred
+// bytes), so a client that goes away while nothing is written to it is
+// noticed within a second (ErrClientGone, then OnDisconnect); a write to
+// it fails sooner. Hooks (Authorize, OnConnect, OnDisconnect, OnGap) run
+// on the request's goroutine.
 //
 // # Memory and slow clients
 //

@@ -136,8 +136,8 @@ func (s *Server) openRaw(w http.ResponseWriter, r *http.Request, topics []string
 	// buffered reader and writer are dropped: nothing is read, and
 	// nothing was written yet.
 	_ = conn.SetDeadline(time.Time{})
-	c := &Conn{s: s, req: r, topics: topics, raw: &rawConn{conn: conn, head: head}, hold: true, finished: make(chan struct{})}
-	c.lastWrite.Store(time.Now().UnixNano())
+	c := newConn(s, r, topics)
+	c.raw = &rawConn{conn: conn, head: head}
 	var first []byte
 	if s.opts.Retry > 0 {
 		first = AppendRetry(nil, s.opts.Retry)
@@ -147,7 +147,7 @@ func (s *Server) openRaw(w http.ResponseWriter, r *http.Request, topics []string
 		c.raw.last = true
 		_ = c.writeSync(AppendRetry(nil, s.opts.ShutdownRetry))
 		c.kill(ErrServerClosed) // the writer closes the connection
-		<-c.finished
+		c.finished.Wait()
 		s.retireIfIdle()
 		return nil, true
 	}

@@ -592,3 +592,65 @@ func TestShutdownBoundedWithStalledClient(t *testing.T) {
 		assert.Equal(t, 0, s.Count())
 	})
 }
+
+// TestClientGoneFoundBySweep: the request goroutine waits on its
+// connection alone, so a client that leaves while nothing is written is
+// found by the server's sweep of request contexts, within goneCheck, also
+// with keepalives off.
+func TestClientGoneFoundBySweep(t *testing.T) {
+	for _, ka := range []time.Duration{-1, 0} {
+		t.Run(fmt.Sprint("keepalive=", ka), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var cause error
+				var at time.Time
+				s := NewServer(Options{KeepAlive: ka, OnDisconnect: func(c *Conn, err error) { cause, at = err, time.Now() }})
+				w := newFakeWriter()
+				ctx, cancel := context.WithCancel(context.Background())
+				r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+				done := make(chan struct{})
+				go func() { defer close(done); s.ServeHTTP(w, r) }()
+				synctest.Wait()
+				require.Equal(t, 1, s.Count())
+				time.Sleep(300 * time.Millisecond) // between two sweeps
+				gone := time.Now()
+				cancel()
+				<-done
+				assert.ErrorIs(t, cause, ErrClientGone)
+				assert.Greater(t, at.Sub(gone), time.Duration(0))
+				assert.LessOrEqual(t, at.Sub(gone), goneCheck)
+				assert.Equal(t, 0, s.Count())
+				assert.Equal(t, "", w.String(), "nothing written after the headers")
+				require.NoError(t, s.Shutdown(context.Background()))
+			})
+		})
+	}
+}
+
+// TestSweepLeavesLiveConnections: the sweep ends only streams whose
+// request context ended.
+func TestSweepLeavesLiveConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewServer(Options{KeepAlive: -1})
+		ws := []*fakeWriter{newFakeWriter(), newFakeWriter()}
+		ctx0, cancel0 := context.WithCancel(context.Background())
+		ctx1, cancel1 := context.WithCancel(context.Background())
+		done := make(chan struct{}, 2)
+		for i, ctx := range []context.Context{ctx0, ctx1} {
+			r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+			go func() { defer func() { done <- struct{}{} }(); s.ServeHTTP(ws[i], r) }()
+		}
+		synctest.Wait()
+		cancel0()
+		<-done
+		time.Sleep(10 * goneCheck)
+		synctest.Wait()
+		assert.Equal(t, 1, s.Count())
+		publish(t, s, DefaultTopic, Event{Data: []byte("still here")})
+		synctest.Wait()
+		assert.Contains(t, ws[1].String(), "data: still here\n\n")
+		assert.NotContains(t, ws[0].String(), "still here")
+		cancel1()
+		<-done
+		require.NoError(t, s.Shutdown(context.Background()))
+	})
+}
