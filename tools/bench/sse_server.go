@@ -52,6 +52,11 @@ type sseStats struct {
 	Stack      uint64
 	StartStack uint64
 	MaxStart   uint64 // largest starting stack size seen (sampled every ms with the debug knob)
+	// The runtime's memory outside HeapInuse and StackInuse (mspans, GC
+	// metadata, other), for what RSS holds beyond the heap.
+	Meta uint64
+	// RSSFile is the file-backed part of RSS (the binary's pages touched).
+	RSSFile uint64
 }
 
 type ldEvent struct{ data string }
@@ -261,7 +266,8 @@ func sseServe(impl string) int {
 			start = sm[0].Value.Uint64()
 		}
 		_ = json.NewEncoder(w).Encode(sseStats{RSS: readRSS(), Heap: ms.HeapInuse + ms.StackInuse, Goroutines: runtime.NumGoroutine(),
-			Stack: ms.StackInuse, StartStack: start, MaxStart: maxStart.Load()})
+			Stack: ms.StackInuse, StartStack: start, MaxStart: maxStart.Load(),
+			Meta: ms.MSpanInuse + ms.MCacheInuse + ms.BuckHashSys + ms.GCSys + ms.OtherSys, RSSFile: readStatusKB("RssFile")})
 	})
 	if debugOn {
 		mux.HandleFunc("/heap", func(w http.ResponseWriter, _ *http.Request) {
@@ -307,7 +313,10 @@ func ssePublishLoop(publish func([]byte), n, size, rate int) {
 	}
 }
 
-func readRSS() uint64 {
+func readRSS() uint64 { return readStatusKB("VmRSS") }
+
+// readStatusKB reads a "name: N kB" line of /proc/self/status, in bytes.
+func readStatusKB(name string) uint64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
@@ -316,7 +325,7 @@ func readRSS() uint64 {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var kb uint64
-		if n, _ := fmt.Sscanf(sc.Text(), "VmRSS: %d kB", &kb); n == 1 {
+		if n, _ := fmt.Sscanf(sc.Text(), name+": %d kB", &kb); n == 1 {
 			return kb << 10
 		}
 	}
