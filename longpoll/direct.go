@@ -141,3 +141,57 @@ func validHeaderValue(s string) bool {
 	}
 	return true
 }
+
+// headerBlock is what follows a request's request line: its line ending,
+// the header lines and the empty line that ends them.
+func headerBlock(data []byte) []byte {
+	j := bytes.IndexByte(data, '\n')
+	if j < 0 {
+		return nil
+	}
+	if j > 0 && data[j-1] == '\r' {
+		j--
+	}
+	return data[j:]
+}
+
+// fastDirect serves the common case of parseDirect without parsing the
+// headers: a request whose header block (headerBlock) is byte for byte the
+// one of a request parseDirect accepted on this connection (hdrs) and whose
+// request line is "GET <path>[?<query>] HTTP/1.1", with the route's path as
+// sent then and a query of visible ASCII. http.ReadRequest derives nothing
+// from the request line but the method, the protocol, the target and, for
+// origin-form targets, nothing that the headers decide otherwise, so such a
+// request is one parseDirect accepts, with the same headers and this query
+// as URL.RawQuery (the differential test and FuzzFastDirect check it).
+// Anything else returns false and takes the full parse.
+func fastDirect(data, hdrs []byte, path string) (query []byte, ok bool) {
+	if len(hdrs) == 0 || len(data) <= len(hdrs) || !bytes.Equal(data[len(data)-len(hdrs):], hdrs) {
+		return nil, false
+	}
+	line := data[:len(data)-len(hdrs)]
+	// The request line ends where the stored block begins: it holds no
+	// line ending of its own (visible ASCII only, below).
+	const pre, post = "GET ", " HTTP/1.1"
+	if len(line) < len(pre)+len(path)+len(post) || string(line[:len(pre)]) != pre ||
+		string(line[len(line)-len(post):]) != post {
+		return nil, false
+	}
+	target := line[len(pre) : len(line)-len(post)]
+	if string(target[:len(path)]) != path {
+		return nil, false
+	}
+	for _, c := range target {
+		if c <= ' ' || c >= 0x7f {
+			return nil, false
+		}
+	}
+	rest := target[len(path):]
+	if len(rest) == 0 {
+		return rest, true
+	}
+	if rest[0] != '?' {
+		return nil, false
+	}
+	return rest[1:], true
+}

@@ -140,6 +140,11 @@ func checkDirect(t testing.TB, s *netHTTPServer, d *directReaders, raw string) b
 		return false
 	}
 	assert.Equal(t, http.MethodGet, req.Method)
+	// The same request again on this connection takes the fast check.
+	query, fast := fastDirect([]byte(raw), headerBlock([]byte(raw)), directRoute.path)
+	if assert.True(t, fast, "fast check refused a repeat of %q", raw) {
+		assert.Equal(t, req.URL.RawQuery, string(query))
+	}
 	got := s.send(t, raw)
 	assert.True(t, got.served, "net/http did not serve %q", raw)
 	assert.Equal(t, routedBy{method: "GET", path: directRoute.path, host: directRoute.host, auth: directRoute.auth, served: true, keptOpen: true},
@@ -186,5 +191,86 @@ func FuzzParseDirect(f *testing.F) {
 		if checkDirect(t, s, &d, raw) {
 			assert.True(t, strings.Contains(raw, "\n"))
 		}
+	})
+}
+
+// checkFast is the fast check's differential property: a request that
+// fastDirect accepts after prev (accepted by parseDirect) on the same
+// connection is one that parseDirect accepts too, with prev's headers and
+// Host and fastDirect's query, and that net/http routes alike.
+func checkFast(t testing.TB, s *netHTTPServer, d *directReaders, prev, next string) bool {
+	preq, ok := d.parseDirect([]byte(prev), directRoute)
+	if !ok {
+		return false
+	}
+	query, fast := fastDirect([]byte(next), headerBlock([]byte(prev)), directRoute.path)
+	if !fast {
+		return false
+	}
+	req, ok := d.parseDirect([]byte(next), directRoute)
+	if !assert.True(t, ok, "fast check took %q after %q; parseDirect refuses it", next, prev) {
+		return true
+	}
+	assert.Equal(t, preq.Header, req.Header)
+	assert.Equal(t, preq.Host, req.Host)
+	assert.Equal(t, http.MethodGet, req.Method)
+	assert.Equal(t, req.URL.RawQuery, string(query))
+	assert.Equal(t, queryOf(req.URL.Query()), parseRawQuery(string(query)))
+	assert.True(t, checkDirect(t, s, d, next))
+	return true
+}
+
+func TestFastDirectAgreesWithParseDirect(t *testing.T) {
+	s := newNetHTTPServer(t)
+	var d directReaders
+	const prev = "GET /sub?category=c&timeout=5 HTTP/1.1\r\nHost: test\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n"
+	hdrs := "\r\nHost: test\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n"
+	for next, want := range map[string]bool{
+		"GET /sub?category=d&timeout=9&since_time=5&last_id=x HTTP/1.1" + hdrs: true,
+		"GET /sub HTTP/1.1" + hdrs:             true,
+		"GET /sub? HTTP/1.1" + hdrs:            true,
+		"GET /sub?a=%zz&b=c+d HTTP/1.1" + hdrs: true,
+		"GET /sub?x#frag HTTP/1.1" + hdrs:      true,
+		prev:                                   true,
+		"GET /sub/?category=c HTTP/1.1" + hdrs: false,
+		"GET /subx HTTP/1.1" + hdrs:            false,
+		"GET //sub HTTP/1.1" + hdrs:            false,
+		"GET http://test/sub HTTP/1.1" + hdrs:  false,
+		"GET /sub?a b HTTP/1.1" + hdrs:         false,
+		"GET /sub?a\x7fb HTTP/1.1" + hdrs:      false,
+		"GET /sub?\xc3\xa9 HTTP/1.1" + hdrs:    false,
+		"GET /sub HTTP/1.0" + hdrs:             false,
+		"GET /sub HTTP/1.1\r" + hdrs:           false,
+		"GET  /sub HTTP/1.1" + hdrs:            false,
+		"HEAD /sub HTTP/1.1" + hdrs:            false,
+		"GET /sub HTTP/1.1\nHost: test\nUser-Agent: Go-http-client/1.1\nAccept-Encoding: gzip\n\n":            false,
+		"GET /sub HTTP/1.1\r\nHost: test\r\n\r\n":                                                             false,
+		"GET /sub HTTP/1.1\r\nHost: other\r\nUser-Agent: Go-http-client/1.1\r\nAccept-Encoding: gzip\r\n\r\n": false,
+		"GET /sub HTTP/1.1" + hdrs + "GET /sub HTTP/1.1" + hdrs:                                               false,
+		hdrs: false,
+		"":   false,
+	} {
+		assert.Equal(t, want, checkFast(t, s, &d, prev, next), "fast? %q", next)
+	}
+	// No block stored (the connection's first request came through
+	// net/http): always the full parse.
+	_, ok := fastDirect([]byte(prev), nil, "/sub")
+	assert.False(t, ok)
+}
+
+func FuzzFastDirect(f *testing.F) {
+	for _, prev := range directSeeds {
+		for _, next := range directSeeds[:4] {
+			f.Add(prev, next)
+		}
+		f.Add(prev, prev)
+	}
+	s := newNetHTTPServer(f)
+	var d directReaders
+	f.Fuzz(func(t *testing.T, prev, next string) {
+		if len(prev) >= directBufSize || len(next) >= directBufSize {
+			return
+		}
+		checkFast(t, s, &d, prev, next)
 	})
 }

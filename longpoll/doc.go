@@ -80,7 +80,9 @@
 // straight to each socket. The connection then stays with the broker: its
 // next request, if it is a plain keep-alive GET for the same path and Host
 // with the same Authorization and Cookie headers (parsed by net/http's own
-// http.ReadRequest), is served right there, answered or parked again;
+// http.ReadRequest; a request whose header block repeats, byte for byte,
+// that of the last one so parsed on the connection has only its request
+// line and query read), is served right there, answered or parked again;
 // anything else (a publish, another path, HTTP/1.0, Connection: close, a
 // body, Expect, Upgrade, a partial or pipelined read) is handed back to
 // net/http with the bytes read. An answered connection with no new request

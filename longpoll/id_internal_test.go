@@ -53,12 +53,18 @@ func FuzzParseSubscribe(f *testing.F) {
 	f.Add("timeout=1&category=a&since_time=1&last_id=" + FormatID("a", eventstore.ID{Ms: 5}))
 	f.Add("timeout=1&category=a&category=b&last_id=")
 	f.Add("timeout=-1&category=")
+	f.Add("timeout=1&timeout=2&category=a+b&category=%zz&category=&;x=1&&last_id=%41&since_time=")
+	f.Add("=&category&category=%2&timeout=%31%32")
 	f.Fuzz(func(t *testing.T, raw string) {
 		v, err := url.ParseQuery(raw)
+		// parseRawQuery reads what url.ParseQuery would give, without the
+		// map (it keeps the pairs it can parse even when it reports an
+		// error).
+		requireSameQuery(t, queryOf(v), parseRawQuery(raw), raw)
 		if err != nil {
 			return
 		}
-		q, bad := parseSubscribe(v, 110, 4)
+		q, bad := parseSubscribe(queryOf(v), 110, 4)
 		if bad != "" {
 			return
 		}
@@ -75,4 +81,36 @@ func FuzzParseSubscribe(f *testing.F) {
 			_ = cursorFor(&q, categoryHash(c), 0)
 		}
 	})
+}
+
+// requireSameQuery compares two rawQuery values, nil and empty slices
+// alike.
+func requireSameQuery(t *testing.T, want, got rawQuery, raw string) {
+	t.Helper()
+	require.Equal(t, want.timeout, got.timeout, "timeout of %q", raw)
+	require.Equal(t, want.since, got.since, "since_time of %q", raw)
+	require.Equal(t, len(want.cats), len(got.cats), "categories of %q", raw)
+	require.Equal(t, len(want.ids), len(got.ids), "last_ids of %q", raw)
+	for i := range want.cats {
+		require.Equal(t, want.cats[i], got.cats[i], "category %d of %q", i, raw)
+	}
+	for i := range want.ids {
+		require.Equal(t, want.ids[i], got.ids[i], "last_id %d of %q", i, raw)
+	}
+}
+
+func TestParseRawQueryMatchesParseQuery(t *testing.T) {
+	for _, raw := range []string{
+		"",
+		"timeout=5&category=c",
+		"timeout=1&timeout=2&category=a+b&category=%zz&category=&;x=1&&last_id=%41&since_time=",
+		"=&category&category=%2&timeout=%31%32",
+		"since_time=1;2&since_time=3&ti%6Deout=7",
+		"category=%E2%9C%93&category=a%2Bb&last_id=&last_id=x",
+	} {
+		v, _ := url.ParseQuery(raw)
+		requireSameQuery(t, queryOf(v), parseRawQuery(raw), raw)
+	}
+	q := parseRawQuery("ti%6Deout=7&category=a+b&since_time=1;2&since_time=3")
+	assert.Equal(t, rawQuery{timeout: "7", since: "3", cats: []string{"a b"}}, q)
 }

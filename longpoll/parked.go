@@ -62,6 +62,7 @@ type bareConn struct {
 	fireAt   time.Time   // when the timer is set to fire (never after deadline)
 	stop     func() bool // the armed watch, or nil
 	pending  []byte      // bytes net/http had read past the hijacked request
+	hdrs     []byte      // header block of the last request parseDirect accepted (fastDirect)
 	gone     bool        // the client left while a claimed answer was on its way
 }
 
@@ -507,10 +508,18 @@ func (s *bareSet) getBuf() *[]byte {
 // served here, anything else goes back to net/http. State busy.
 func (bc *bareConn) serve(data []byte) {
 	b := bc.b
-	var req *http.Request
+	var q rawQuery
 	ok := len(data) < directBufSize && b.directOK && !b.stopped()
 	if ok {
-		req, ok = b.bare.readers.parseDirect(data, bc.route)
+		if raw, fast := fastDirect(data, bc.hdrs, bc.route.path); fast {
+			q = parseRawQuery(string(raw))
+		} else {
+			var req *http.Request
+			if req, ok = b.bare.readers.parseDirect(data, bc.route); ok {
+				q = parseRawQuery(req.URL.RawQuery)
+				bc.hdrs = append(bc.hdrs[:0], headerBlock(data)...)
+			}
+		}
 	}
 	if !ok {
 		bc.mu.Lock()
@@ -518,7 +527,7 @@ func (bc *bareConn) serve(data []byte) {
 		bc.mu.Unlock()
 		return
 	}
-	p, status, body := b.newPoll(req.URL.Query(), true)
+	p, status, body := b.newPoll(q, true)
 	if p == nil {
 		bc.mu.Lock()
 		bc.writeLocked(renderResponse(status, body, time.Now()))

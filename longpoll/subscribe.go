@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/url"
 	"slices"
 	"time"
 
@@ -221,7 +220,7 @@ func (b *Broker) serveSubscribe(w http.ResponseWriter, r *http.Request) {
 //go:noinline
 func (b *Broker) startPoll(w http.ResponseWriter, r *http.Request) *poll {
 	setPollHeaders(w.Header())
-	p, status, body := b.newPoll(r.URL.Query(), false)
+	p, status, body := b.newPoll(queryOf(r.URL.Query()), false)
 	if p == nil {
 		if status != http.StatusOK {
 			w.WriteHeader(status)
@@ -236,7 +235,7 @@ func (b *Broker) startPoll(w http.ResponseWriter, r *http.Request) *poll {
 // (an entered handler, a waiting slot); it returns the error answer's status
 // and body when the poll cannot start. bare polls (parked on a hijacked
 // connection) get no channel: they are woken by claiming (parked.go).
-func (b *Broker) newPoll(query url.Values, bare bool) (*poll, int, []byte) {
+func (b *Broker) newPoll(query rawQuery, bare bool) (*poll, int, []byte) {
 	q, bad := parseSubscribe(query, b.opts.MaxTimeoutSeconds, b.opts.MaxCategoriesPerRequest)
 	if bad != "" {
 		return nil, http.StatusOK, answerError(bad)
