@@ -44,7 +44,8 @@ type Conn[I, O any] struct {
 	bc       *batchConn // under gorilla: batches a burst of frames into one write
 
 	state      atomic.Uint32
-	extendedAt time.Time // when the read deadline was last moved (read goroutine only)
+	dropBy     atomic.Int64 // unix ns: a dropping close bounds what is left to write by this
+	extendedAt time.Time    // when the read deadline was last moved (read goroutine only)
 
 	mu         sync.Mutex
 	queue      []*frame
@@ -228,7 +229,17 @@ func (c *Conn[I, O]) startCloseLocked(ce *CloseError, drop bool) bool {
 	o := c.env.opts
 	// The writer may be stuck behind a slow peer for up to WriteTimeout; the
 	// read loop gives up on the close handshake after that plus CloseTimeout.
-	_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(o.WriteTimeout + o.CloseTimeout))
+	flushBy := time.Now().Add(o.WriteTimeout)
+	if drop {
+		// A dropped connection is usually one that stopped reading, its
+		// writer blocked in a write: what is left to write (that write and
+		// the close frame) gets CloseTimeout, not a fresh WriteTimeout, so a
+		// slow client's socket and buffers are freed soon after it is dropped.
+		flushBy = time.Now().Add(o.CloseTimeout)
+		c.dropBy.Store(flushBy.UnixNano())
+		_ = c.ws.NetConn().SetWriteDeadline(flushBy)
+	}
+	_ = c.ws.NetConn().SetReadDeadline(flushBy.Add(o.CloseTimeout))
 	if !c.writing {
 		c.writing = true
 		go c.writeLoop(false)
@@ -317,7 +328,7 @@ func (c *Conn[I, O]) writeLoop(inline bool) {
 			c.writeFailed(err)
 		}
 		if closeMsg != nil {
-			err := c.ws.WriteControl(websocket.CloseMessage, closeMsg, time.Now().Add(o.WriteTimeout))
+			err := c.ws.WriteControl(websocket.CloseMessage, closeMsg, c.writeDeadline())
 			if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
 				c.writeFailed(err)
 			} else {
@@ -329,7 +340,7 @@ func (c *Conn[I, O]) writeLoop(inline bool) {
 
 func (c *Conn[I, O]) writeFrame(f *frame) error {
 	o := c.env.opts
-	if err := c.ws.SetWriteDeadline(time.Now().Add(o.WriteTimeout)); err != nil {
+	if err := c.ws.SetWriteDeadline(c.writeDeadline()); err != nil {
 		return err
 	}
 	if c.compress {
@@ -339,6 +350,16 @@ func (c *Conn[I, O]) writeFrame(f *frame) error {
 		return c.ws.WritePreparedMessage(f.pm)
 	}
 	return c.ws.WriteMessage(f.typ, f.data)
+}
+
+// writeDeadline is the deadline of the next write: WriteTimeout from now,
+// or sooner once a dropping close has bounded the rest.
+func (c *Conn[I, O]) writeDeadline() time.Time {
+	d := time.Now().Add(c.env.opts.WriteTimeout)
+	if by := c.dropBy.Load(); by != 0 && by < d.UnixNano() {
+		return time.Unix(0, by)
+	}
+	return d
 }
 
 // writeFailed drops a connection whose write failed or timed out: nothing
