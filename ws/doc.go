@@ -70,7 +70,10 @@
 // Options.SendQueueBytes bytes. When a message does not fit, the default
 // policy (QueueClose) closes the connection with 1008 "too slow" and Send
 // returns ErrQueueFull; QueueDrop refuses only that message. A slow consumer
-// therefore never blocks its sender, a broadcast, or other connections.
+// therefore never blocks its sender, a broadcast, or other connections. A
+// connection closed that way gets Options.CloseTimeout, not a fresh
+// WriteTimeout, for the write it is stuck in and its close frame, so its
+// socket and buffers are freed soon after the drop.
 //
 // The Hub encodes each broadcast once and shares the encoded frame (a
 // websocket.PreparedMessage, so with compression each recipient's frame is
