@@ -61,6 +61,7 @@ type bareConn struct {
 	deadline time.Time   // when the timer's work is due
 	fireAt   time.Time   // when the timer is set to fire (never after deadline)
 	stop     func() bool // the armed watch, or nil
+	onReady  func()      // bc.onReadable, made once
 	pending  []byte      // bytes net/http had read past the hijacked request
 	hdrs     []byte      // header block of the last request parseDirect accepted (fastDirect)
 	gone     bool        // the client left while a claimed answer was on its way
@@ -380,7 +381,10 @@ func (bc *bareConn) watchLocked() {
 		bc.failLocked()
 		return
 	}
-	stop, err := poller.Watch(bc.conn, bc.onReadable)
+	if bc.onReady == nil {
+		bc.onReady = bc.onReadable // one method value per connection, not per watch
+	}
+	stop, err := poller.Watch(bc.conn, bc.onReady)
 	if err != nil {
 		bc.failLocked()
 		return

@@ -124,6 +124,9 @@ type poll struct {
 	timer *time.Timer
 	lost  bool
 	out   []pollOut
+	// Room for the common one category, in the poll's own allocation.
+	cat1 [1]*category
+	cur1 [1]cursor
 }
 
 // collect reads every category after its cursor; with register it then
@@ -244,6 +247,7 @@ func (b *Broker) newPoll(query rawQuery, bare bool) (*poll, int, []byte) {
 		return nil, http.StatusServiceUnavailable, answerError(ErrStopped.Error())
 	}
 	p := &poll{b: b, q: q}
+	p.cats, p.curs = p.cat1[:0], p.cur1[:0]
 	if !bare {
 		p.w.ch = make(chan struct{}, 1)
 	}
@@ -382,7 +386,7 @@ func (p *poll) release() {
 		c.mu.Unlock()
 		p.b.release(c)
 	}
-	p.cats = nil
+	p.cats, p.cat1[0] = nil, nil
 }
 
 func (p *poll) fail(w http.ResponseWriter, err error) {
