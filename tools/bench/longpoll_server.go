@@ -125,6 +125,17 @@ func lpServe(impl string) int {
 			}
 		}
 	}
+	// STREAMKIT_BENCH_LP_ALLOCPROFILE=prefix records every allocation and
+	// writes prefix.<impl> at exit (slows the server: not for results).
+	if prefix := os.Getenv("STREAMKIT_BENCH_LP_ALLOCPROFILE"); prefix != "" {
+		runtime.MemProfileRate = 1
+		defer func() {
+			if f, err := os.Create(prefix + "." + impl); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				_ = f.Close()
+			}
+		}()
+	}
 	_, _ = io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
 	shutdown()
 	_ = srv.Close()
