@@ -285,13 +285,14 @@ type ourServer struct {
 	mu      sync.Mutex
 	headers []http.Header
 	conns   []httpstream.Connection
+	byDial  map[string]httpstream.Connection // by the dialing test's name (dialHeader)
 	idle    time.Duration
 	wg      sync.WaitGroup
 	streams chan httpstream.Stream
 }
 
 func newOurServer(t *testing.T, idle time.Duration) *ourServer {
-	os := &ourServer{idle: idle, streams: make(chan httpstream.Stream, 16)}
+	os := &ourServer{idle: idle, streams: make(chan httpstream.Stream, 16), byDial: map[string]httpstream.Connection{}}
 	up := httpstream.NewResponseUpgrader(&httpstream.Config{IdleTimeout: idle})
 	os.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		os.wg.Add(1)
@@ -322,6 +323,7 @@ func newOurServer(t *testing.T, idle time.Duration) *ourServer {
 		}
 		os.mu.Lock()
 		os.conns = append(os.conns, conn)
+		os.byDial[r.Header.Get(dialHeader)] = conn
 		os.mu.Unlock()
 	}))
 	t.Cleanup(func() {
@@ -342,6 +344,26 @@ func (os *ourServer) lastHeaders() http.Header {
 	return os.headers[len(os.headers)-1]
 }
 
+// dialHeader carries the dialing test's name, so that a test finds its own
+// server-side connection (ourServer.connOf): the handler records a connection
+// only after its 101 went out, so the order of os.conns is not the order of
+// the dials.
+const dialHeader = "X-Test-Dial"
+
+// connOf waits for the server-side connection that the test named dialer
+// dialed.
+func (os *ourServer) connOf(t *testing.T, dialer string) *httpstream.Conn {
+	t.Helper()
+	var c httpstream.Connection
+	require.Eventually(t, func() bool {
+		os.mu.Lock()
+		defer os.mu.Unlock()
+		c = os.byDial[dialer]
+		return c != nil
+	}, 10*time.Second, time.Millisecond, "no server connection dialed by %s", dialer)
+	return c.(*httpstream.Conn)
+}
+
 // dialK8s connects with k8s.io/streaming's round tripper.
 func dialK8s(t *testing.T, url string, protos ...string) (kstream.Connection, *http.Response, error) {
 	t.Helper()
@@ -349,6 +371,7 @@ func dialK8s(t *testing.T, url string, protos ...string) (kstream.Connection, *h
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, url, nil)
 	require.NoError(t, err)
+	req.Header.Set(dialHeader, t.Name())
 	for _, p := range protos {
 		req.Header.Add(kstream.HeaderProtocolVersion, p)
 	}
@@ -380,6 +403,7 @@ func TestK8sClientOurServer(t *testing.T) {
 
 	conn, _, err := dialK8s(t, srv.URL, protocols...)
 	require.NoError(t, err)
+	dialer := t.Name()
 
 	t.Run("mixed-case and multi-value headers", func(t *testing.T) {
 		h := http.Header{}
@@ -436,9 +460,7 @@ func TestK8sClientOurServer(t *testing.T) {
 	})
 
 	t.Run("our pings answered by their client", func(t *testing.T) {
-		srv.mu.Lock()
-		ours := srv.conns[len(srv.conns)-1].(*httpstream.Conn)
-		srv.mu.Unlock()
+		ours := srv.connOf(t, dialer)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, err := ours.Ping(ctx)
@@ -453,9 +475,7 @@ func TestK8sClientOurServer(t *testing.T) {
 			}
 			return s, s.Reset, nil
 		})
-		srv.mu.Lock()
-		ours := srv.conns[len(srv.conns)-1].(*httpstream.Conn)
-		srv.mu.Unlock()
+		ours := srv.connOf(t, dialer)
 		require.Eventually(t, func() bool { return ours.NumStreams() == 0 }, 10*time.Second, 10*time.Millisecond,
 			"our map empties without RemoveStreams (now %d)", ours.NumStreams())
 	})
