@@ -161,7 +161,11 @@ func Check(root string, opt CheckOptions) ([]CheckRow, error) {
 
 	env := []string{
 		"GOWORK=off",
-		"GOFLAGS=-mod=mod",
+		// A module cache of the check's own: the shared one keeps every
+		// module version it ever extracted, so a consumer would build an
+		// earlier run's copy of a module at the same version, not this tree.
+		"GOMODCACHE=" + filepath.Join(tmp, "modcache"),
+		"GOFLAGS=-mod=mod -modcacherw",
 		"GOTOOLCHAIN=local",
 		"GOPROXY=file://" + proxy + ",file://" + filepath.Join(modcache, "cache", "download"),
 		"GONOSUMDB=" + RepoPath,
