@@ -49,6 +49,25 @@ func newTestPoller(t *testing.T, mk func(*Poller) (pollBackend, error)) *Poller 
 	return p
 }
 
+// eachBackend runs test once per backend, as a subtest.
+func eachBackend(t *testing.T, test func(t *testing.T, mk func(*Poller) (pollBackend, error))) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) { test(t, mk) })
+	}
+}
+
+// watched is a poller on mk watching s, the server end of a fresh TCP pair
+// (c the client end); f is the callback, which sends on ch.
+func watched(t *testing.T, mk func(*Poller) (pollBackend, error)) (p *Poller, s, c *net.TCPConn, ch chan struct{}, f func(), stop func() bool) {
+	t.Helper()
+	p = newTestPoller(t, mk)
+	s, c = tcpPair(t)
+	ch, f = fired()
+	stop, err := p.Watch(s, f)
+	require.NoError(t, err)
+	return p, s, c, ch, f, stop
+}
+
 func fired() (chan struct{}, func()) {
 	ch := make(chan struct{}, 4)
 	return ch, func() { ch <- struct{}{} }
@@ -73,160 +92,132 @@ func notFired(t *testing.T, ch chan struct{}) {
 }
 
 func TestPollerReportsData(t *testing.T) {
-	for name, mk := range backends() {
-		t.Run(name, func(t *testing.T) {
-			p := newTestPoller(t, mk)
-			s, c := tcpPair(t)
-			ch, f := fired()
-			_, err := p.Watch(s, f)
-			require.NoError(t, err)
-			assert.Equal(t, 1, p.Len())
-			notFired(t, ch)
-			_, err = c.Write([]byte("hello"))
-			require.NoError(t, err)
-			waitFired(t, ch)
-			notFired(t, ch) // one-shot
-			assert.Equal(t, 0, p.Len())
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		p, s, c, ch, f, _ := watched(t, mk)
+		assert.Equal(t, 1, p.Len())
+		notFired(t, ch)
+		_, err := c.Write([]byte("hello"))
+		require.NoError(t, err)
+		waitFired(t, ch)
+		notFired(t, ch) // one-shot
+		assert.Equal(t, 0, p.Len())
 
-			// Unread data is reported again at once when re-armed.
-			_, err = p.Watch(s, f)
-			require.NoError(t, err)
-			waitFired(t, ch)
-			buf := make([]byte, 16)
-			n, err := s.Read(buf)
-			require.NoError(t, err)
-			assert.Equal(t, "hello", string(buf[:n]))
+		// Unread data is reported again at once when re-armed.
+		_, err = p.Watch(s, f)
+		require.NoError(t, err)
+		waitFired(t, ch)
+		buf := make([]byte, 16)
+		n, err := s.Read(buf)
+		require.NoError(t, err)
+		assert.Equal(t, "hello", string(buf[:n]))
 
-			// Drained: re-armed, quiet until the next write.
-			_, err = p.Watch(s, f)
-			require.NoError(t, err)
-			notFired(t, ch)
-			_, err = c.Write([]byte("again"))
-			require.NoError(t, err)
-			waitFired(t, ch)
-		})
-	}
+		// Drained: re-armed, quiet until the next write.
+		_, err = p.Watch(s, f)
+		require.NoError(t, err)
+		notFired(t, ch)
+		_, err = c.Write([]byte("again"))
+		require.NoError(t, err)
+		waitFired(t, ch)
+	})
 }
 
 func TestPollerReportsPeerClose(t *testing.T) {
-	for name, mk := range backends() {
-		t.Run(name, func(t *testing.T) {
-			p := newTestPoller(t, mk)
-			s, c := tcpPair(t)
-			ch, f := fired()
-			_, err := p.Watch(s, f)
-			require.NoError(t, err)
-			require.NoError(t, c.Close())
-			waitFired(t, ch)
-			_, err = s.Read(make([]byte, 1))
-			assert.ErrorIs(t, err, io.EOF)
-		})
-	}
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		_, s, c, ch, _, _ := watched(t, mk)
+		require.NoError(t, c.Close())
+		waitFired(t, ch)
+		_, err := s.Read(make([]byte, 1))
+		assert.ErrorIs(t, err, io.EOF)
+	})
 }
 
 func TestPollerReportsReset(t *testing.T) {
-	for name, mk := range backends() {
-		t.Run(name, func(t *testing.T) {
-			p := newTestPoller(t, mk)
-			s, c := tcpPair(t)
-			ch, f := fired()
-			_, err := p.Watch(s, f)
-			require.NoError(t, err)
-			require.NoError(t, c.SetLinger(0)) // close sends RST
-			require.NoError(t, c.Close())
-			waitFired(t, ch)
-			_, err = s.Read(make([]byte, 1))
-			// The fallback's MSG_PEEK takes the pending error, so a reset
-			// may then read as EOF there; either way the read fails.
-			require.Error(t, err)
-		})
-	}
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		_, s, c, ch, _, _ := watched(t, mk)
+		require.NoError(t, c.SetLinger(0)) // close sends RST
+		require.NoError(t, c.Close())
+		waitFired(t, ch)
+		_, err := s.Read(make([]byte, 1))
+		// The fallback's MSG_PEEK takes the pending error, so a reset
+		// may then read as EOF there; either way the read fails.
+		require.Error(t, err)
+	})
 }
 
 func TestPollerStop(t *testing.T) {
-	for name, mk := range backends() {
-		t.Run(name, func(t *testing.T) {
-			p := newTestPoller(t, mk)
-			s, c := tcpPair(t)
-			ch, f := fired()
-			stop, err := p.Watch(s, f)
-			require.NoError(t, err)
-			assert.True(t, stop(), "stopped before readiness")
-			assert.False(t, stop(), "second stop")
-			_, err = c.Write([]byte("x"))
-			require.NoError(t, err)
-			notFired(t, ch)
-			assert.Equal(t, 0, p.Len())
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		p, s, c, ch, f, stop := watched(t, mk)
+		assert.True(t, stop(), "stopped before readiness")
+		assert.False(t, stop(), "second stop")
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+		notFired(t, ch)
+		assert.Equal(t, 0, p.Len())
 
-			// Stopped after it fired: false. The connection still works.
-			stop, err = p.Watch(s, f)
-			require.NoError(t, err)
-			waitFired(t, ch)
-			assert.False(t, stop())
-			buf := make([]byte, 4)
-			n, err := s.Read(buf)
-			require.NoError(t, err)
-			assert.Equal(t, "x", string(buf[:n]))
-		})
-	}
+		// Stopped after it fired: false. The connection still works.
+		stop, err = p.Watch(s, f)
+		require.NoError(t, err)
+		waitFired(t, ch)
+		assert.False(t, stop())
+		buf := make([]byte, 4)
+		n, err := s.Read(buf)
+		require.NoError(t, err)
+		assert.Equal(t, "x", string(buf[:n]))
+	})
 }
 
 func TestPollerCallbackMayRewatch(t *testing.T) {
-	for name, mk := range backends() {
-		t.Run(name, func(t *testing.T) {
-			p := newTestPoller(t, mk)
-			s, c := tcpPair(t)
-			var count atomic.Int32
-			done := make(chan struct{})
-			var onReady func()
-			onReady = func() {
-				buf := make([]byte, 1)
-				_, _ = s.Read(buf)
-				if count.Add(1) == 3 {
-					close(done)
-					return
-				}
-				_, err := p.Watch(s, onReady)
-				assert.NoError(t, err)
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		p := newTestPoller(t, mk)
+		s, c := tcpPair(t)
+		var count atomic.Int32
+		done := make(chan struct{})
+		var onReady func()
+		onReady = func() {
+			buf := make([]byte, 1)
+			_, _ = s.Read(buf)
+			if count.Add(1) == 3 {
+				close(done)
+				return
 			}
 			_, err := p.Watch(s, onReady)
+			assert.NoError(t, err)
+		}
+		_, err := p.Watch(s, onReady)
+		require.NoError(t, err)
+		for range 3 {
+			_, err := c.Write([]byte("x"))
 			require.NoError(t, err)
-			for range 3 {
-				_, err := c.Write([]byte("x"))
-				require.NoError(t, err)
-				time.Sleep(10 * time.Millisecond)
-			}
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatalf("only %d reports", count.Load())
-			}
-		})
-	}
+			time.Sleep(10 * time.Millisecond)
+		}
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("only %d reports", count.Load())
+		}
+	})
 }
 
 func TestPollerClose(t *testing.T) {
-	for name, mk := range backends() {
-		t.Run(name, func(t *testing.T) {
-			p, err := newPoller(PollerOptions{}, mk)
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		p, err := newPoller(PollerOptions{}, mk)
+		require.NoError(t, err)
+		var conns []*net.TCPConn
+		ch, f := fired()
+		for range 5 {
+			s, _ := tcpPair(t)
+			conns = append(conns, s)
+			_, err := p.Watch(s, f)
 			require.NoError(t, err)
-			var conns []*net.TCPConn
-			ch, f := fired()
-			for range 5 {
-				s, _ := tcpPair(t)
-				conns = append(conns, s)
-				_, err := p.Watch(s, f)
-				require.NoError(t, err)
-			}
-			assert.Equal(t, 5, p.Len())
-			require.NoError(t, p.Close())
-			require.NoError(t, p.Close())
-			assert.Equal(t, 0, p.Len())
-			notFired(t, ch)
-			_, err = p.Watch(conns[0], f)
-			assert.ErrorIs(t, err, ErrPollerClosed)
-		})
-	}
+		}
+		assert.Equal(t, 5, p.Len())
+		require.NoError(t, p.Close())
+		require.NoError(t, p.Close())
+		assert.Equal(t, 0, p.Len())
+		notFired(t, ch)
+		_, err = p.Watch(conns[0], f)
+		assert.ErrorIs(t, err, ErrPollerClosed)
+	})
 }
 
 func TestPollerRejectsConnWithoutFD(t *testing.T) {
