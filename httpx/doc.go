@@ -59,9 +59,12 @@
 //   - [Poller]: one-shot readiness reports ("this socket has bytes, or was
 //     closed or reset") for many connections. On Linux it is one epoll
 //     instance and one goroutine plus a few callback workers, whatever the
-//     number of connections; on other Unix systems each watch waits in a
-//     goroutine of its own (same API, no memory saving); elsewhere Watch
-//     reports errors.ErrUnsupported and the caller keeps net/http's path.
+//     number of connections; on other Unix systems each armed connection
+//     waits in a goroutine of its own (same API, no memory saving);
+//     elsewhere arming reports errors.ErrUnsupported and the caller keeps
+//     net/http's path. [Poller.Watch] arms one report; a connection watched
+//     between every request is added once with [Poller.Register] and
+//     re-armed with [Registration.Arm], which allocates nothing.
 //   - [HandbackListener]: a listener wrapper through which a handler gives a
 //     hijacked HTTP/1.1 connection back to its http.Server, with the bytes
 //     it had already read, so net/http serves whatever the handler chose
@@ -71,8 +74,8 @@
 //     returns the socket under a handed-back connection.
 //
 // A handler then hijacks, drops net/http's buffers, parks the bare
-// connection with a Watch, answers it later with a direct write, watches it
-// for the next request, serves a request it understands right there, and
+// connection with a Watch (or a Registration), answers it later with a
+// direct write, arms it again for the next request, serves a request it understands right there, and
 // hands anything else back. Hijacked connections are not tracked by
 // http.Server: their owner closes them at shutdown.
 //

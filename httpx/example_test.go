@@ -364,6 +364,45 @@ func ExamplePoller() {
 	// Output: ping
 }
 
+// A connection that is watched between every request is registered once
+// and re-armed: each Arm allocates nothing.
+func ExamplePoller_Register() {
+	p, err := httpx.NewPoller(httpx.PollerOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer ln.Close()
+	client, _ := net.Dial("tcp", ln.Addr().String())
+	defer client.Close()
+	server, _ := ln.Accept()
+	defer server.Close()
+
+	ready := make(chan struct{}, 1)
+	reg, err := p.Register(server, func() { ready <- struct{}{} })
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer reg.Close() // before the connection closes
+	buf := make([]byte, 8)
+	for _, msg := range []string{"one", "two"} {
+		if err := reg.Arm(); err != nil {
+			fmt.Println(err) // no readiness on this system
+			return
+		}
+		_, _ = io.WriteString(client, msg)
+		<-ready
+		n, _ := server.Read(buf)
+		fmt.Println(string(buf[:n]))
+	}
+	// Output:
+	// one
+	// two
+}
+
 // A handler that answers one request itself on the hijacked connection and
 // gives the connection back to net/http, which serves the next request.
 func ExampleHandbackListener() {

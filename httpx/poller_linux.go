@@ -8,19 +8,30 @@ import (
 )
 
 // epollBackend is one epoll instance, level-triggered and one-shot per
-// watch. The epoll descriptor is itself non-blocking and registered with
+// arming. The epoll descriptor is itself non-blocking and registered with
 // Go's netpoller (epoll sets nest), so the goroutine that collects its
 // events waits like any network read: no OS thread blocked in epoll_wait,
 // and no scheduler hand-off on every wake-up.
 //
-// Disarmed registrations stay in the epoll set until re-armed
-// (EPOLL_CTL_MOD) or the socket is closed (the kernel then drops them), so
-// a poll-answer-poll cycle costs one epoll_ctl.
+// An event's data is the registration's id and the arming's generation. A
+// disarmed or reported entry stays in the epoll set until it is re-armed
+// (EPOLL_CTL_MOD, the one system call of an Arm) or the registration is
+// closed (EPOLL_CTL_DEL) or the socket is (the kernel then drops it).
 type epollBackend struct {
 	p        *Poller
 	epfd     int
 	f        *os.File // epfd, in the netpoller
 	loopDone chan struct{}
+}
+
+// epollReg is a registration's epoll state, made once so that an Arm
+// allocates nothing: the event and the Control callback live here.
+type epollReg struct {
+	b   *epollBackend
+	rc  syscall.RawConn
+	ev  syscall.EpollEvent
+	err error
+	mod func(uintptr) // (*epollReg).modify
 }
 
 func newPollBackend(p *Poller) (pollBackend, error) {
@@ -54,7 +65,7 @@ func (b *epollBackend) loop(rc syscall.RawConn) {
 			return false // empty: wait for the next edge in the netpoller
 		}
 		for i := range n {
-			b.p.fire(uint64(uint32(evs[i].Fd)) | uint64(uint32(evs[i].Pad))<<32)
+			b.p.fire(uint32(evs[i].Fd), uint32(evs[i].Pad))
 		}
 		// A short batch emptied the set: wait. An event that comes after
 		// epoll_wait took the set is an edge the netpoller keeps (Go
@@ -75,33 +86,46 @@ func (b *epollBackend) loop(rc syscall.RawConn) {
 	}
 }
 
-func (b *epollBackend) arm(w *watch) error {
-	ev := syscall.EpollEvent{
+func (b *epollBackend) add(r *Registration) error {
+	e := &epollReg{b: b, rc: r.rc}
+	e.mod = e.modify
+	r.aux = e
+	return nil
+}
+
+func (b *epollBackend) arm(r *Registration, gen uint32) error {
+	e := r.aux.(*epollReg)
+	e.ev = syscall.EpollEvent{
 		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
-		Fd:     int32(uint32(w.token)), Pad: int32(uint32(w.token >> 32)),
+		Fd:     int32(r.id), Pad: int32(gen),
 	}
-	var err error
-	cerr := w.rc.Control(func(fd uintptr) {
-		// A connection watched before keeps its disarmed registration.
-		err = syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
-		if errors.Is(err, syscall.ENOENT) {
-			err = syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
-		}
-	})
-	if cerr != nil {
-		return cerr
+	if err := e.rc.Control(e.mod); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("httpx: poller: epoll_ctl: %w", err)
+	if e.err != nil {
+		return fmt.Errorf("httpx: poller: epoll_ctl: %w", e.err)
 	}
 	return nil
 }
 
-// disarm removes the registration. Control fails on a closed connection,
-// whose registration the kernel has already dropped; the fd number is never
-// used outside Control, so a reused number is never touched.
-func (b *epollBackend) disarm(w *watch) {
-	_ = w.rc.Control(func(fd uintptr) {
+// modify re-arms the connection's entry, adding it the first time (or
+// after an earlier registration of the same connection was closed).
+func (e *epollReg) modify(fd uintptr) {
+	e.err = syscall.EpollCtl(e.b.epfd, syscall.EPOLL_CTL_MOD, int(fd), &e.ev)
+	if e.err == syscall.ENOENT {
+		e.err = syscall.EpollCtl(e.b.epfd, syscall.EPOLL_CTL_ADD, int(fd), &e.ev)
+	}
+}
+
+// disarm does nothing: a one-shot entry that still fires reports an arming
+// that no longer waits, and is ignored.
+func (b *epollBackend) disarm(*Registration) {}
+
+// remove drops the entry. Control fails on a closed connection, whose entry
+// the kernel has already dropped; the fd number is never used outside
+// Control, so a reused number is never touched.
+func (b *epollBackend) remove(r *Registration) {
+	_ = r.rc.Control(func(fd uintptr) {
 		_ = syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
 	})
 }

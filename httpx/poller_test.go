@@ -259,3 +259,136 @@ func TestPollerManyConns(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	assert.Equal(t, int32(n), count.Load())
 }
+
+// registered is a poller on mk with s, the server end of a fresh TCP pair
+// (c the client end), registered with a callback that sends on ch.
+func registered(t *testing.T, mk func(*Poller) (pollBackend, error)) (p *Poller, r *Registration, s, c *net.TCPConn, ch chan struct{}) {
+	t.Helper()
+	p = newTestPoller(t, mk)
+	s, c = tcpPair(t)
+	ch, f := fired()
+	r, err := p.Register(s, f)
+	require.NoError(t, err)
+	return p, r, s, c, ch
+}
+
+func TestRegistrationArmReportsEachTime(t *testing.T) {
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		p, r, s, c, ch := registered(t, mk)
+		assert.Equal(t, 0, p.Len())
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+		notFired(t, ch) // registered, not armed
+
+		buf := make([]byte, 8)
+		for i := range 3 {
+			require.NoError(t, r.Arm())
+			waitFired(t, ch)
+			notFired(t, ch)
+			assert.Equal(t, 0, p.Len())
+			n, err := s.Read(buf)
+			require.NoError(t, err)
+			assert.Equal(t, "x", string(buf[:n]), "round %d", i)
+
+			require.NoError(t, r.Arm())
+			require.NoError(t, r.Arm()) // armed already: no second report
+			assert.Equal(t, 1, p.Len())
+			notFired(t, ch) // drained: quiet until the next write
+			_, err = c.Write([]byte("x"))
+			require.NoError(t, err)
+			waitFired(t, ch)
+			// Left unread: the next round's Arm reports it at once.
+		}
+	})
+}
+
+func TestRegistrationDisarmAndClose(t *testing.T) {
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		p, r, s, c, ch := registered(t, mk)
+		assert.False(t, r.Disarm(), "not armed")
+		require.NoError(t, r.Arm())
+		assert.True(t, r.Disarm())
+		assert.False(t, r.Disarm())
+		assert.Equal(t, 0, p.Len())
+		_, err := c.Write([]byte("x"))
+		require.NoError(t, err)
+		notFired(t, ch)
+
+		// Re-armed after a Disarm: the waiting byte is reported.
+		require.NoError(t, r.Arm())
+		waitFired(t, ch)
+		assert.False(t, r.Disarm(), "already reported")
+		_, err = s.Read(make([]byte, 8))
+		require.NoError(t, err)
+
+		require.NoError(t, r.Arm())
+		r.Close()
+		r.Close()
+		assert.Equal(t, 0, p.Len())
+		notFired(t, ch)
+		assert.ErrorIs(t, r.Arm(), ErrPollerClosed)
+
+		// The connection can be registered again and still works.
+		_, err = c.Write([]byte("y"))
+		require.NoError(t, err)
+		ch2, f2 := fired()
+		r2, err := p.Register(s, f2)
+		require.NoError(t, err)
+		require.NoError(t, r2.Arm())
+		waitFired(t, ch2)
+	})
+}
+
+func TestRegistrationAfterPollerClose(t *testing.T) {
+	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
+		p, err := newPoller(PollerOptions{}, mk)
+		require.NoError(t, err)
+		s, c := tcpPair(t)
+		ch, f := fired()
+		r, err := p.Register(s, f)
+		require.NoError(t, err)
+		require.NoError(t, r.Arm())
+		require.NoError(t, p.Close())
+		assert.Equal(t, 0, p.Len())
+		_, err = c.Write([]byte("x"))
+		require.NoError(t, err)
+		notFired(t, ch)
+		assert.ErrorIs(t, r.Arm(), ErrPollerClosed)
+		r.Close() // after the poller: a no-op
+		_, err = p.Register(s, f)
+		assert.ErrorIs(t, err, ErrPollerClosed)
+	})
+}
+
+// A report for an earlier arming (collected just before a Disarm and a
+// re-arm) is ignored; the current arming's report is delivered once.
+func TestRegistrationIgnoresStaleReport(t *testing.T) {
+	p, r, _, c, ch := registered(t, newPollBackend)
+	require.NoError(t, r.Arm())
+	require.True(t, r.Disarm())
+	require.NoError(t, r.Arm())
+	p.fire(r.id, uint32(r.state.Load()>>2)-1) // the first arming's
+	notFired(t, ch)
+	assert.Equal(t, 1, p.Len())
+	_, err := c.Write([]byte("x"))
+	require.NoError(t, err)
+	waitFired(t, ch)
+	notFired(t, ch)
+}
+
+// Re-arming a registration allocates nothing (the point of Register).
+func TestRegistrationArmDoesNotAllocate(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the goroutine fallback starts a goroutine per arming")
+	}
+	_, r, _, _, _ := registered(t, newPollBackend)
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := r.Arm(); err != nil {
+			t.Fatal(err)
+		}
+		if !r.Disarm() {
+			t.Fatal("not armed")
+		}
+	})
+	assert.Zero(t, allocs)
+}
