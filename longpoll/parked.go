@@ -58,13 +58,13 @@ type bareConn struct {
 	state    bareState
 	p        *poll // while parked
 	timer    *time.Timer
-	deadline time.Time   // when the timer's work is due
-	fireAt   time.Time   // when the timer is set to fire (never after deadline)
-	stop     func() bool // the armed watch, or nil
-	onReady  func()      // bc.onReadable, made once
-	pending  []byte      // bytes net/http had read past the hijacked request
-	hdrs     []byte      // header block of the last request parseDirect accepted (fastDirect)
-	gone     bool        // the client left while a claimed answer was on its way
+	deadline time.Time           // when the timer's work is due
+	fireAt   time.Time           // when the timer is set to fire (never after deadline)
+	reg      *httpx.Registration // with the broker's poller, made on the first watch
+	armed    bool                // reg is armed
+	pending  []byte              // bytes net/http had read past the hijacked request
+	hdrs     []byte              // header block of the last request parseDirect accepted (fastDirect)
+	gone     bool                // the client left while a claimed answer was on its way
 }
 
 // bareSet is the broker's parked-connection state.
@@ -371,25 +371,31 @@ func (bc *bareConn) setDeadlineLocked(d time.Duration) {
 	}
 }
 
-// watchLocked arms the readiness watch unless it is armed.
+// watchLocked arms the readiness watch unless it is armed. The
+// connection is registered with the poller once, so that re-arming it
+// between requests allocates nothing.
 func (bc *bareConn) watchLocked() {
-	if bc.stop != nil {
+	if bc.armed {
 		return
 	}
-	poller := bc.b.bare.getPoller()
-	if poller == nil {
+	if bc.reg == nil {
+		poller := bc.b.bare.getPoller()
+		if poller == nil {
+			bc.failLocked()
+			return
+		}
+		reg, err := poller.Register(bc.conn, bc.onReadable)
+		if err != nil {
+			bc.failLocked()
+			return
+		}
+		bc.reg = reg
+	}
+	if err := bc.reg.Arm(); err != nil {
 		bc.failLocked()
 		return
 	}
-	if bc.onReady == nil {
-		bc.onReady = bc.onReadable // one method value per connection, not per watch
-	}
-	stop, err := poller.Watch(bc.conn, bc.onReady)
-	if err != nil {
-		bc.failLocked()
-		return
-	}
-	bc.stop = stop
+	bc.armed = true
 }
 
 // failLocked ends a connection that cannot be watched (shutdown): a parked
@@ -414,9 +420,9 @@ func (bc *bareConn) closeLocked() {
 
 // release drops the broker's hold (watch, timer, set membership).
 func (bc *bareConn) release() {
-	if bc.stop != nil {
-		bc.stop()
-		bc.stop = nil
+	if bc.reg != nil {
+		bc.reg.Close()
+		bc.reg, bc.armed = nil, false
 	}
 	if bc.timer != nil {
 		bc.timer.Stop()
@@ -460,7 +466,7 @@ func (bc *bareConn) onTimer() {
 // request.
 func (bc *bareConn) onReadable() {
 	bc.mu.Lock()
-	bc.stop = nil
+	bc.armed = false
 	switch bc.state {
 	case bareParked:
 		err := peekNow(bc.io)

@@ -26,32 +26,40 @@ func rawConnOf(c net.Conn) (syscall.RawConn, bool) {
 }
 
 // sockIO does non-blocking reads and writes on one socket without a
-// closure allocation per call: its two RawConn callbacks are made once per
-// connection. A write may run alongside a read or peek (separate fields),
-// never alongside another write.
+// closure allocation per call: its RawConn callbacks are made once per
+// connection. They run under RawConn.Control, which only holds the
+// descriptor open: the calls never wait (the broker's httpx.Poller says
+// when to read), so the runtime's poll state is not needed, and skipping it
+// saves its bookkeeping on every answer and request. A write may run
+// alongside a read or peek (separate fields), never alongside another
+// write.
 type sockIO struct {
 	rc syscall.RawConn
 
 	wbuf []byte
 	wn   int
 	werr error
-	wfn  func(uintptr) bool
+	wfn  func(uintptr)
 
 	rbuf []byte
 	rn   int
 	rerr error
-	rfn  func(uintptr) bool
+	rfn  func(uintptr)
+
+	peeked int
+	perr   error
+	pfn    func(uintptr)
 }
 
 func newSockIO(rc syscall.RawConn) *sockIO {
 	s := &sockIO{rc: rc}
-	s.wfn, s.rfn = s.write, s.read
+	s.wfn, s.rfn, s.pfn = s.write, s.read, s.peek
 	return s
 }
 
-func (s *sockIO) write(fd uintptr) bool {
+func (s *sockIO) write(fd uintptr) {
 	for s.wn < len(s.wbuf) {
-		m, e := syscall.Write(int(fd), s.wbuf[s.wn:])
+		m, e := sendNoWait(int(fd), s.wbuf[s.wn:])
 		if e == syscall.EINTR {
 			continue
 		}
@@ -64,14 +72,23 @@ func (s *sockIO) write(fd uintptr) bool {
 		}
 		s.wn += m
 	}
-	return true
 }
 
-func (s *sockIO) read(fd uintptr) bool {
+func (s *sockIO) read(fd uintptr) {
 	for {
-		s.rn, s.rerr = syscall.Read(int(fd), s.rbuf)
+		s.rn, s.rerr = recvNoWait(int(fd), s.rbuf, 0)
 		if s.rerr != syscall.EINTR {
-			return true
+			return
+		}
+	}
+}
+
+func (s *sockIO) peek(fd uintptr) {
+	var one [1]byte
+	for {
+		s.peeked, s.perr = recvNoWait(int(fd), one[:], syscall.MSG_PEEK)
+		if s.perr != syscall.EINTR {
+			return
 		}
 	}
 }
@@ -80,7 +97,7 @@ func (s *sockIO) read(fd uintptr) bool {
 // nil error means the rest would block.
 func writeNow(s *sockIO, b []byte) (int, error) {
 	s.wbuf, s.wn, s.werr = b, 0, nil
-	err := s.rc.Write(s.wfn)
+	err := s.rc.Control(s.wfn)
 	n := s.wn
 	if err == nil {
 		err = s.werr
@@ -93,7 +110,7 @@ func writeNow(s *sockIO, b []byte) (int, error) {
 // io.EOF when the peer closed.
 func readNow(s *sockIO, b []byte) (int, error) {
 	s.rbuf, s.rn, s.rerr = b, 0, nil
-	err := s.rc.Read(s.rfn)
+	err := s.rc.Control(s.rfn)
 	n, rerr := s.rn, s.rerr
 	s.rbuf, s.rerr = nil, nil
 	switch {
@@ -112,26 +129,16 @@ func readNow(s *sockIO, b []byte) (int, error) {
 // peekNow says whether bytes wait on the socket, without taking them:
 // nil (data), errWouldBlock (nothing yet), io.EOF or the socket's error.
 func peekNow(s *sockIO) error {
-	rc := s.rc
-	var one [1]byte
-	var n int
-	var perr error
-	err := rc.Read(func(fd uintptr) bool {
-		for {
-			n, _, perr = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			if perr != syscall.EINTR {
-				return true
-			}
-		}
-	})
+	s.peeked, s.perr = 0, nil
+	err := s.rc.Control(s.pfn)
 	switch {
 	case err != nil:
 		return err
-	case perr == syscall.EAGAIN:
+	case s.perr == syscall.EAGAIN:
 		return errWouldBlock
-	case perr != nil:
-		return perr
-	case n <= 0:
+	case s.perr != nil:
+		return s.perr
+	case s.peeked <= 0:
 		return io.EOF
 	}
 	return nil
