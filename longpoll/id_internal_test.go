@@ -64,8 +64,9 @@ func FuzzParseSubscribe(f *testing.F) {
 		if err != nil {
 			return
 		}
-		q, bad := parseSubscribe(queryOf(v), 110, 4)
-		if bad != "" {
+		var q subscribeQuery
+		rq := queryOf(v)
+		if bad := parseSubscribe(&rq, 110, 4, &q); bad != "" {
 			return
 		}
 		require.True(t, q.Timeout >= 1 && q.Timeout <= 110)
@@ -85,17 +86,17 @@ func FuzzParseSubscribe(f *testing.F) {
 
 // requireSameQuery compares two rawQuery values, nil and empty slices
 // alike.
-func requireSameQuery(t *testing.T, want, got rawQuery, raw string) {
+func requireSameQuery(t testing.TB, want, got rawQuery, raw string) {
 	t.Helper()
 	require.Equal(t, want.timeout, got.timeout, "timeout of %q", raw)
 	require.Equal(t, want.since, got.since, "since_time of %q", raw)
-	require.Equal(t, len(want.cats), len(got.cats), "categories of %q", raw)
-	require.Equal(t, len(want.ids), len(got.ids), "last_ids of %q", raw)
-	for i := range want.cats {
-		require.Equal(t, want.cats[i], got.cats[i], "category %d of %q", i, raw)
+	require.Equal(t, want.cats.len(), got.cats.len(), "categories of %q", raw)
+	require.Equal(t, want.ids.len(), got.ids.len(), "last_ids of %q", raw)
+	for i := range want.cats.len() {
+		require.Equal(t, want.cats.at(i), got.cats.at(i), "category %d of %q", i, raw)
 	}
-	for i := range want.ids {
-		require.Equal(t, want.ids[i], got.ids[i], "last_id %d of %q", i, raw)
+	for i := range want.ids.len() {
+		require.Equal(t, want.ids.at(i), got.ids.at(i), "last_id %d of %q", i, raw)
 	}
 }
 
@@ -112,5 +113,5 @@ func TestParseRawQueryMatchesParseQuery(t *testing.T) {
 		requireSameQuery(t, queryOf(v), parseRawQuery(raw), raw)
 	}
 	q := parseRawQuery("ti%6Deout=7&category=a+b&since_time=1;2&since_time=3")
-	assert.Equal(t, rawQuery{timeout: "7", since: "3", cats: []string{"a b"}}, q)
+	assert.Equal(t, rawQuery{timeout: "7", since: "3", cats: listOf([]string{"a b"})}, q)
 }

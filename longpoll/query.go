@@ -23,7 +23,9 @@ func errTextTimeout(max int) string {
 	return "Invalid or missing 'timeout' arg.  Must be 1-" + strconv.Itoa(max) + "."
 }
 
-// subscribeQuery is a validated subscription request.
+// subscribeQuery is a validated subscription request. It lives in its
+// poll and is filled in place (parseSubscribe): the one category and one
+// last_id of a common poll are held inline, not allocated.
 type subscribeQuery struct {
 	Timeout    int      // seconds, 1..max
 	Categories []string // one or more, distinct
@@ -31,6 +33,9 @@ type subscribeQuery struct {
 	Since      int64 // epoch ms; may be zero or negative, as golongpoll allows
 	LastIDs    []wireID
 	HasLastID  bool // a non-empty last_id was given (even one that is not ours)
+
+	cat1 [1]string
+	id1  [1]wireID
 }
 
 // rawQuery is the part of a subscription's query string that
@@ -38,11 +43,48 @@ type subscribeQuery struct {
 // as url.Values.Get) and every category and last_id, in order.
 type rawQuery struct {
 	timeout, since string
-	cats, ids      []string
+	cats, ids      strList
+}
+
+// strList is a list of strings that holds its first element inline, so
+// that the common list of one costs no allocation.
+type strList struct {
+	first string
+	rest  []string
+	n     int
+}
+
+func listOf(ss []string) strList {
+	l := strList{n: len(ss)}
+	if len(ss) > 0 {
+		l.first = ss[0]
+	}
+	if len(ss) > 1 {
+		l.rest = ss[1:]
+	}
+	return l
+}
+
+func (l *strList) add(s string) {
+	if l.n == 0 {
+		l.first = s
+	} else {
+		l.rest = append(l.rest, s)
+	}
+	l.n++
+}
+
+func (l *strList) len() int { return l.n }
+
+func (l *strList) at(i int) string {
+	if i == 0 {
+		return l.first
+	}
+	return l.rest[i-1]
 }
 
 func queryOf(v url.Values) rawQuery {
-	return rawQuery{timeout: v.Get("timeout"), since: v.Get("since_time"), cats: v["category"], ids: v["last_id"]}
+	return rawQuery{timeout: v.Get("timeout"), since: v.Get("since_time"), cats: listOf(v["category"]), ids: listOf(v["last_id"])}
 }
 
 // parseRawQuery is queryOf(url.ParseQuery(query)) without the map: the same
@@ -80,9 +122,9 @@ func parseRawQuery(query string) rawQuery {
 				q.since, hasSince = v, true
 			}
 		case "category":
-			q.cats = append(q.cats, v)
+			q.cats.add(v)
 		case "last_id":
-			q.ids = append(q.ids, v)
+			q.ids.add(v)
 		}
 	}
 	return q
@@ -99,66 +141,69 @@ func queryUnescape(s string) (string, bool) {
 }
 
 // parseSubscribe validates q in golongpoll's order (timeout, category,
-// since_time, last_id) and returns golongpoll's error text on failure.
+// since_time, last_id) into s and returns golongpoll's error text on
+// failure.
 //
 // Extensions: "category" may repeat (at most maxCats distinct values), and
 // so may "last_id" (one per category; each ID names its category).
-func parseSubscribe(q rawQuery, maxTimeout, maxCats int) (subscribeQuery, string) {
-	var s subscribeQuery
+func parseSubscribe(q *rawQuery, maxTimeout, maxCats int, s *subscribeQuery) string {
+	*s = subscribeQuery{}
 	t, err := strconv.Atoi(q.timeout)
 	if err != nil || t < 1 || t > maxTimeout {
-		return s, errTextTimeout(maxTimeout)
+		return errTextTimeout(maxTimeout)
 	}
 	s.Timeout = t
-	cats := q.cats
-	if len(cats) == 0 {
-		return s, errTextCategory
+	cats := &q.cats
+	if cats.len() == 0 {
+		return errTextCategory
 	}
-	for _, c := range cats {
-		if len(c) == 0 || len(c) > MaxCategoryLen {
-			return s, errTextCategory
+	for i := range cats.len() {
+		if c := cats.at(i); len(c) == 0 || len(c) > MaxCategoryLen {
+			return errTextCategory
 		}
 	}
-	if len(cats) > 1 {
-		seen := make(map[string]bool, len(cats))
-		for _, c := range cats {
+	s.Categories = append(s.cat1[:0], cats.first)
+	if cats.len() > 1 {
+		seen := make(map[string]bool, cats.len())
+		seen[cats.first] = true
+		for _, c := range cats.rest {
 			if !seen[c] {
 				seen[c] = true
 				s.Categories = append(s.Categories, c)
 			}
 		}
 		if len(s.Categories) > maxCats {
-			return s, errTextTooManyCats
+			return errTextTooManyCats
 		}
-	} else {
-		s.Categories = cats[:1]
 	}
 	if st := q.since; st != "" {
 		v, err := strconv.ParseInt(st, 10, 64)
 		if err != nil {
-			return s, errTextSinceTime
+			return errTextSinceTime
 		}
 		s.HasSince, s.Since = true, v
 	}
-	ids := q.ids
-	if len(ids) > maxCats {
-		return s, errTextTooManyCats
+	ids := &q.ids
+	if ids.len() > maxCats {
+		return errTextTooManyCats
 	}
-	for _, id := range ids {
+	s.LastIDs = s.id1[:0]
+	for i := range ids.len() {
+		id := ids.at(i)
 		if id == "" { // the JS client always sends last_id=
 			continue
 		}
 		if !s.HasSince {
-			return s, errTextLastIDNoTS
+			return errTextLastIDNoTS
 		}
 		u, err := parseUUID(id)
 		if err != nil {
-			return s, errTextLastIDUUID
+			return errTextLastIDUUID
 		}
 		s.HasLastID = true
 		if w, ok := decodeID(u); ok {
 			s.LastIDs = append(s.LastIDs, w)
 		}
 	}
-	return s, ""
+	return ""
 }

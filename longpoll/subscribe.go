@@ -73,7 +73,7 @@ func (b *Broker) read(ctx context.Context, c *category, cur *cursor, limit int) 
 	} else {
 		evs, err = b.store.ReadSince(ctx, c.name, time.UnixMilli(max(cur.sinceMs, 0)), limit)
 	}
-	if ge := (*eventstore.GapError)(nil); errors.As(err, &ge) {
+	if err != nil && isGapError(err) {
 		// A stream that holds nothing and a cursor that is merely unknown
 		// (another process's memory, a category never published here)
 		// is still reported: the client cannot have everything.
@@ -239,14 +239,14 @@ func (b *Broker) startPoll(w http.ResponseWriter, r *http.Request) *poll {
 // and body when the poll cannot start. bare polls (parked on a hijacked
 // connection) get no channel: they are woken by claiming (parked.go).
 func (b *Broker) newPoll(query rawQuery, bare bool) (*poll, int, []byte) {
-	q, bad := parseSubscribe(query, b.opts.MaxTimeoutSeconds, b.opts.MaxCategoriesPerRequest)
-	if bad != "" {
+	p := &poll{b: b}
+	q := &p.q
+	if bad := parseSubscribe(&query, b.opts.MaxTimeoutSeconds, b.opts.MaxCategoriesPerRequest, q); bad != "" {
 		return nil, http.StatusOK, answerError(bad)
 	}
 	if !b.enter() {
 		return nil, http.StatusServiceUnavailable, answerError(ErrStopped.Error())
 	}
-	p := &poll{b: b, q: q}
 	p.cats, p.curs = p.cat1[:0], p.cur1[:0]
 	if !bare {
 		p.w.ch = make(chan struct{}, 1)
@@ -262,7 +262,7 @@ func (b *Broker) newPoll(query rawQuery, bare bool) (*poll, int, []byte) {
 		c.busy++ // held until release
 		c.mu.Unlock()
 		p.cats = append(p.cats, c)
-		p.curs = append(p.curs, cursorFor(&q, c.hash, nowMs))
+		p.curs = append(p.curs, cursorFor(q, c.hash, nowMs))
 	}
 	if b.waiting.Add(1) > int64(b.opts.MaxWaiting) {
 		b.waiting.Add(-1)
@@ -407,4 +407,12 @@ func (p *poll) failAnswer(err error) (int, []byte) {
 	}
 	p.b.logf("longpoll: store read failed", "err", err)
 	return http.StatusInternalServerError, answerError("longpoll: store unavailable")
+}
+
+// isGapError says whether err is the store's *eventstore.GapError. It is a
+// function so that the error's address is taken (and allocated) only when
+// there is an error.
+func isGapError(err error) bool {
+	var ge *eventstore.GapError
+	return errors.As(err, &ge)
 }
