@@ -1,9 +1,12 @@
 package longpoll
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/streamkit-dev/streamkit/eventstore"
 )
@@ -37,13 +40,19 @@ func (b *Broker) servePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	// Content-Type is not checked: golongpoll's Go client sends none.
 	limit := int64(b.opts.MaxEventSize) + MaxCategoryLen + 4096
-	var body publishBody
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit)).Decode(&body); err != nil {
+	raw, err := readBody(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
+	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			w.WriteHeader(http.StatusRequestEntityTooLarge)
 			_, _ = w.Write(answerError(eventstore.ErrTooLarge.Error()))
 			return
 		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write(answerError(errTextBody))
+		return
+	}
+	body, err := decodePublishBody(raw)
+	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write(answerError(errTextBody))
 		return
@@ -65,6 +74,117 @@ func (b *Broker) servePublish(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(successBody))
+}
+
+// readBody reads a whole request body, in one allocation when its
+// Content-Length is known (net/http then ends the body there). A body over
+// limit fails whole (a MaxBytesError), even if a complete JSON value came
+// before the limit.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	if contentLength < 0 || contentLength > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, contentLength)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// decodePublishBody decodes a publish body as json.Decoder.Decode does: the
+// first JSON value, whatever follows it unread. The shape every client
+// sends, {"category":"<text without escapes>","data":<value>} and nothing
+// but whitespace after it, is taken apart by hand (fastPublishBody);
+// anything else goes through encoding/json. FuzzPublishBody checks that
+// the two agree.
+func decodePublishBody(raw []byte) (publishBody, error) {
+	if body, ok := fastPublishBody(raw); ok {
+		return body, nil
+	}
+	var body publishBody
+	err := json.NewDecoder(bytes.NewReader(raw)).Decode(&body)
+	return body, err
+}
+
+// fastPublishBody reads `{"category":"<plain>","data":<value>}` with any
+// JSON whitespace between tokens and after it. <plain> is valid UTF-8
+// without quotes, backslashes or control characters (so it decodes to
+// itself); <value> is everything up to the closing brace, which
+// json.Valid must accept as exactly one value. false means "ask
+// encoding/json", not "invalid".
+func fastPublishBody(d []byte) (publishBody, bool) {
+	var body publishBody
+	i := skipJSONSpace(d, 0)
+	if !hasPrefixAt(d, i, `{`) {
+		return body, false
+	}
+	i = skipJSONSpace(d, i+1)
+	if !hasPrefixAt(d, i, `"category"`) {
+		return body, false
+	}
+	i = skipJSONSpace(d, i+len(`"category"`))
+	if !hasPrefixAt(d, i, `:`) {
+		return body, false
+	}
+	i = skipJSONSpace(d, i+1)
+	if !hasPrefixAt(d, i, `"`) {
+		return body, false
+	}
+	end := bytes.IndexByte(d[i+1:], '"')
+	if end < 0 {
+		return body, false
+	}
+	cat := d[i+1 : i+1+end]
+	for _, c := range cat {
+		if c < 0x20 || c == '\\' {
+			return body, false
+		}
+	}
+	if !utf8.Valid(cat) {
+		return body, false
+	}
+	i = skipJSONSpace(d, i+end+2)
+	if !hasPrefixAt(d, i, `,`) {
+		return body, false
+	}
+	i = skipJSONSpace(d, i+1)
+	if !hasPrefixAt(d, i, `"data"`) {
+		return body, false
+	}
+	i = skipJSONSpace(d, i+len(`"data"`))
+	if !hasPrefixAt(d, i, `:`) {
+		return body, false
+	}
+	i = skipJSONSpace(d, i+1)
+	last := len(d) - 1
+	for last >= 0 && isJSONSpace(d[last]) {
+		last--
+	}
+	if last <= i || d[last] != '}' {
+		return body, false
+	}
+	value := d[i:last]
+	for len(value) > 0 && isJSONSpace(value[len(value)-1]) {
+		value = value[:len(value)-1]
+	}
+	if !json.Valid(value) {
+		return body, false
+	}
+	body.Category, body.Data = string(cat), value
+	return body, true
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipJSONSpace(d []byte, i int) int {
+	for i < len(d) && isJSONSpace(d[i]) {
+		i++
+	}
+	return i
+}
+
+func hasPrefixAt(d []byte, i int, p string) bool {
+	return i <= len(d) && len(d)-i >= len(p) && string(d[i:i+len(p)]) == p
 }
 
 func publishStatus(err error) int {
