@@ -41,11 +41,12 @@ type PollerOptions struct {
 // that is watched again and again (a kept-alive connection between
 // requests) is better added once with [Poller.Register]: each
 // [Registration.Arm] then costs no allocation, and on Linux one system
-// call.
+// call; [Registration.ArmAfterDrain], for a caller that has just read the
+// connection dry, costs none.
 //
 // On Linux a Poller is one epoll instance and one goroutine that waits on it
-// (a second registration next to Go's own netpoller, level-triggered and
-// one-shot), plus Workers goroutines that run callbacks. On other Unix
+// (a second registration next to Go's own netpoller), plus Workers
+// goroutines that run callbacks. On other Unix
 // systems each armed connection waits in a goroutine of its own, parked in
 // [syscall.RawConn.Read] until the runtime's netpoller says the socket is
 // readable: same API and semantics, but a goroutine (2 KiB or more) per
@@ -84,8 +85,8 @@ type Poller struct {
 // each [Registration.Arm] asks for one report, delivered by running the
 // registration's callback on a worker.
 //
-// Arm and Close belong to the registration's owner and must not run
-// concurrently with each other; Disarm may be called from anywhere.
+// Arm, ArmAfterDrain and Close belong to the registration's owner and must
+// not run concurrently with each other; Disarm may be called from anywhere.
 type Registration struct {
 	p       *Poller
 	id      uint32
@@ -94,23 +95,31 @@ type Registration struct {
 	onReady func()
 	oneShot bool // made by Watch: forgotten once reported or stopped
 
-	// state is the generation of the latest arming << 2, plus regArmed
-	// while it waits and regClosed once closed. A report, Disarm and Close
-	// clear regArmed by compare-and-swap, so exactly one of them wins an
-	// arming, and a report that names an older generation is ignored.
+	// state is the generation of the latest full arming << regGenShift,
+	// plus regArmed while it waits, regClosed once closed, and regPending
+	// when an edge-triggered registration was told of bytes while it was
+	// not armed. A report, Disarm and Close clear regArmed by
+	// compare-and-swap, so exactly one of them wins an arming; a one-shot
+	// report that names an older generation is ignored.
 	state atomic.Uint64
 	aux   any // backend state
 }
 
 const (
-	regArmed  = 1
-	regClosed = 2
+	regArmed    = 1
+	regClosed   = 2
+	regPending  = 4
+	regGenShift = 3
 )
 
-// pollBackend waits for readiness and calls Poller.fire(id, gen).
+// pollBackend waits for readiness and calls Poller.fire(id, gen), or
+// Poller.fireEdge(id) for an edge-triggered registration.
 type pollBackend interface {
 	add(r *Registration) error // once, before the first arm
 	arm(r *Registration, gen uint32) error
+	// edge says whether r is registered edge-triggered, so that an arming
+	// after a drain needs no system call.
+	edge(r *Registration) bool
 	disarm(r *Registration) // after Disarm or Close won an arming
 	remove(r *Registration) // Registration.Close
 	close()
@@ -195,17 +204,26 @@ func (r *Registration) Arm() error {
 	p := r.p
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	v := r.state.Load()
-	switch {
-	case p.closed || v&regClosed != 0:
-		return ErrPollerClosed
-	case v&regArmed != 0:
-		return nil
-	}
-	gen := uint32(v>>2) + 1
-	armed := uint64(gen)<<2 | regArmed
-	if !r.state.CompareAndSwap(v, armed) {
-		return ErrPollerClosed // only Close changes a disarmed state
+	var armed uint64
+	var gen uint32
+	for {
+		v := r.state.Load()
+		switch {
+		case p.closed || v&regClosed != 0:
+			return ErrPollerClosed
+		case v&regArmed != 0:
+			return nil
+		}
+		// A full arming asks the system whether bytes are there, which
+		// covers any edge that came while disarmed (regPending).
+		gen = uint32(v>>regGenShift) + 1
+		if gen == 0 {
+			gen = 1 // 0 marks edge-triggered reports
+		}
+		armed = uint64(gen)<<regGenShift | regArmed
+		if r.state.CompareAndSwap(v, armed) {
+			break
+		}
 	}
 	p.armed.Add(1)
 	if err := p.be.arm(r, gen); err != nil {
@@ -215,6 +233,39 @@ func (r *Registration) Arm() error {
 		return err
 	}
 	return nil
+}
+
+// ArmAfterDrain is Arm for a caller that has read c dry since the last
+// report: its last read returned fewer bytes than it asked for, or would
+// have blocked. On Linux a registration is edge-triggered, so that any
+// byte that arrives after such a read is reported without asking the
+// system again: ArmAfterDrain is then a compare-and-swap, no system call.
+// Bytes left unread before it are not reported until more arrive; a caller
+// that leaves bytes on the socket must use Arm. Elsewhere it is Arm.
+func (r *Registration) ArmAfterDrain() error {
+	p := r.p
+	p.mu.RLock()
+	for {
+		v := r.state.Load()
+		switch {
+		case p.closed || v&regClosed != 0:
+			p.mu.RUnlock()
+			return ErrPollerClosed
+		case v&regArmed != 0:
+			p.mu.RUnlock()
+			return nil
+		case v&regPending != 0 || !p.be.edge(r):
+			// Bytes came after the last report, or the backend cannot
+			// tell: ask the system.
+			p.mu.RUnlock()
+			return r.Arm()
+		}
+		if r.state.CompareAndSwap(v, v|regArmed) {
+			p.armed.Add(1)
+			p.mu.RUnlock()
+			return nil
+		}
+	}
 }
 
 // Disarm cancels the pending report: true if the callback had not been
@@ -256,7 +307,7 @@ func (r *Registration) markClosed() bool {
 		if v&regClosed != 0 {
 			return false
 		}
-		if r.state.CompareAndSwap(v, (v|regClosed)&^regArmed) {
+		if r.state.CompareAndSwap(v, (v|regClosed)&^(regArmed|regPending)) {
 			if v&regArmed != 0 {
 				r.p.armed.Add(-1)
 				r.p.be.disarm(r)
@@ -303,8 +354,8 @@ func (p *Poller) Watch(c net.Conn, onReady func()) (stop func() bool, err error)
 	}, nil
 }
 
-// fire schedules the callback of registration id for arming gen, once. It
-// blocks while the queue is full, until Close.
+// fire schedules the callback of registration id for its one-shot arming
+// gen, once. It blocks while the queue is full, until Close.
 func (p *Poller) fire(id, gen uint32) {
 	p.mu.RLock()
 	r := p.regs[id]
@@ -312,10 +363,40 @@ func (p *Poller) fire(id, gen uint32) {
 	if r == nil {
 		return // closed meanwhile
 	}
-	armed := uint64(gen)<<2 | regArmed
+	armed := uint64(gen)<<regGenShift | regArmed
 	if !r.state.CompareAndSwap(armed, armed&^regArmed) {
 		return // disarmed, or an older arming
 	}
+	p.schedule(r)
+}
+
+// fireEdge takes an edge-triggered report for registration id: the armed
+// arming is reported, once; a registration that is not armed notes that
+// bytes came (regPending), for its next ArmAfterDrain.
+func (p *Poller) fireEdge(id uint32) {
+	p.mu.RLock()
+	r := p.regs[id]
+	p.mu.RUnlock()
+	if r == nil {
+		return
+	}
+	for {
+		v := r.state.Load()
+		switch {
+		case v&regClosed != 0:
+			return
+		case v&regArmed == 0:
+			if v&regPending != 0 || r.state.CompareAndSwap(v, v|regPending) {
+				return
+			}
+		case r.state.CompareAndSwap(v, v&^(regArmed|regPending)):
+			p.schedule(r)
+			return
+		}
+	}
+}
+
+func (p *Poller) schedule(r *Registration) {
 	p.armed.Add(-1)
 	if r.oneShot {
 		p.forget(r)

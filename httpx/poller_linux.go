@@ -7,16 +7,20 @@ import (
 	"syscall"
 )
 
-// epollBackend is one epoll instance, level-triggered and one-shot per
-// arming. The epoll descriptor is itself non-blocking and registered with
+// epollBackend is one epoll instance. A Watch is level-triggered and
+// one-shot; a Registration is edge-triggered, armed in user space (see
+// Poller.fireEdge and Registration.ArmAfterDrain). The epoll descriptor is itself non-blocking and registered with
 // Go's netpoller (epoll sets nest), so the goroutine that collects its
 // events waits like any network read: no OS thread blocked in epoll_wait,
 // and no scheduler hand-off on every wake-up.
 //
-// An event's data is the registration's id and the arming's generation. A
-// disarmed or reported entry stays in the epoll set until it is re-armed
-// (EPOLL_CTL_MOD, the one system call of an Arm) or the registration is
-// closed (EPOLL_CTL_DEL) or the socket is (the kernel then drops it).
+// An event's data is the registration's id and the one-shot arming's
+// generation, 0 for edge-triggered entries. A one-shot entry that was
+// disarmed or reported stays in the epoll set until it is re-armed
+// (EPOLL_CTL_MOD, the one system call of an Arm) or the socket is closed
+// (the kernel then drops it); an edge-triggered one until its Registration
+// is closed (EPOLL_CTL_DEL). A full Arm of either is an EPOLL_CTL_MOD,
+// which also reports bytes already there.
 type epollBackend struct {
 	p        *Poller
 	epfd     int
@@ -27,12 +31,17 @@ type epollBackend struct {
 // epollReg is a registration's epoll state, made once so that an Arm
 // allocates nothing: the event and the Control callback live here.
 type epollReg struct {
-	b   *epollBackend
-	rc  syscall.RawConn
-	ev  syscall.EpollEvent
-	err error
-	mod func(uintptr) // (*epollReg).modify
+	b     *epollBackend
+	rc    syscall.RawConn
+	ev    syscall.EpollEvent
+	err   error
+	mod   func(uintptr) // (*epollReg).modify
+	added bool          // in the set, edge-triggered (owner-only, as Arm)
 }
+
+// epollET is EPOLLET as the uint32 of EpollEvent.Events (the syscall
+// package's constant is a negative int).
+const epollET = uint32(1) << 31
 
 func newPollBackend(p *Poller) (pollBackend, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
@@ -65,7 +74,11 @@ func (b *epollBackend) loop(rc syscall.RawConn) {
 			return false // empty: wait for the next edge in the netpoller
 		}
 		for i := range n {
-			b.p.fire(uint32(evs[i].Fd), uint32(evs[i].Pad))
+			if gen := uint32(evs[i].Pad); gen != 0 {
+				b.p.fire(uint32(evs[i].Fd), gen)
+			} else {
+				b.p.fireEdge(uint32(evs[i].Fd))
+			}
 		}
 		// A short batch emptied the set: wait. An event that comes after
 		// epoll_wait took the set is an edge the netpoller keeps (Go
@@ -99,14 +112,21 @@ func (b *epollBackend) arm(r *Registration, gen uint32) error {
 		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
 		Fd:     int32(r.id), Pad: int32(gen),
 	}
+	if !r.oneShot {
+		e.ev.Events = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+		e.ev.Pad = 0
+	}
 	if err := e.rc.Control(e.mod); err != nil {
 		return err
 	}
 	if e.err != nil {
 		return fmt.Errorf("httpx: poller: epoll_ctl: %w", e.err)
 	}
+	e.added = !r.oneShot
 	return nil
 }
+
+func (b *epollBackend) edge(r *Registration) bool { return r.aux.(*epollReg).added }
 
 // modify re-arms the connection's entry, adding it the first time (or
 // after an earlier registration of the same connection was closed).

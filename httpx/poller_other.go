@@ -18,6 +18,7 @@ func (unsupportedBackend) add(*Registration) error { return nil }
 func (unsupportedBackend) arm(*Registration, uint32) error {
 	return fmt.Errorf("httpx: poller: %w on this system", errors.ErrUnsupported)
 }
-func (unsupportedBackend) disarm(*Registration) {}
+func (unsupportedBackend) edge(*Registration) bool { return false }
+func (unsupportedBackend) disarm(*Registration)    {}
 func (unsupportedBackend) remove(*Registration) {}
 func (unsupportedBackend) close()               {}

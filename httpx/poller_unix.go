@@ -41,7 +41,7 @@ func (b *goroutineBackend) arm(r *Registration, gen uint32) error {
 	g := r.aux.(*goroutineReg)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if r.state.Load() != uint64(gen)<<2|regArmed {
+	if r.state.Load() != uint64(gen)<<regGenShift|regArmed {
 		return nil // disarmed already: no goroutine to stop later
 	}
 	gw := &goroutineWatch{exited: make(chan struct{})}
@@ -89,5 +89,6 @@ func (b *goroutineBackend) disarm(r *Registration) {
 	_ = r.conn.SetReadDeadline(time.Time{})
 }
 
-func (b *goroutineBackend) remove(*Registration) {}
+func (b *goroutineBackend) edge(*Registration) bool { return false }
+func (b *goroutineBackend) remove(*Registration)    {}
 func (b *goroutineBackend) close()               {}
