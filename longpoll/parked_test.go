@@ -195,6 +195,28 @@ func TestParkedKeepAliveServesPollsDirectly(t *testing.T) {
 	assert.Equal(t, int64(1), e.routed.Load())
 }
 
+// A request that comes while the poll before it is parked (pipelined) is
+// left on the socket and served after the answer: the watch is re-armed
+// with a full Arm then, since no new bytes will come to report it.
+func TestParkedPipelinedPollIsServedAfterTheAnswer(t *testing.T) {
+	e := newParkedEnv(t, longpoll.Options{})
+	c := e.dial()
+	for i := range 3 {
+		c.sendGet("/sub?category=c&timeout=30")
+		e.waitParked(1)
+		c.sendGet("/sub?category=c&timeout=30&since_time=1") // everything since 1970
+		time.Sleep(20 * time.Millisecond)                    // seen while parked
+		e.publish("c", i)
+		_, body := c.read()
+		a := decodeAnswer(t, body)
+		require.Len(t, a.Events, 1, body)
+		assert.Equal(t, fmt.Sprint(i), string(a.Events[0].Data))
+		_, body = c.read()
+		require.Len(t, decodeAnswer(t, body).Events, i+1, body)
+	}
+	assert.Equal(t, int64(1), e.conns.Load())
+}
+
 // Whatever the broker does not serve itself goes back to net/http on the
 // same connection: a publish, another path, an invalid poll is answered by
 // the broker, HTTP/1.0, Connection: close.
