@@ -20,5 +20,5 @@ func (unsupportedBackend) arm(*Registration, uint32) error {
 }
 func (unsupportedBackend) edge(*Registration) bool { return false }
 func (unsupportedBackend) disarm(*Registration)    {}
-func (unsupportedBackend) remove(*Registration) {}
-func (unsupportedBackend) close()               {}
+func (unsupportedBackend) remove(*Registration)    {}
+func (unsupportedBackend) close()                  {}

@@ -91,4 +91,4 @@ func (b *goroutineBackend) disarm(r *Registration) {
 
 func (b *goroutineBackend) edge(*Registration) bool { return false }
 func (b *goroutineBackend) remove(*Registration)    {}
-func (b *goroutineBackend) close()               {}
+func (b *goroutineBackend) close()                  {}
