@@ -1,3 +1,5 @@
+//go:build unix
+
 package httpx
 
 import (
@@ -12,33 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// tcpPair returns both ends of a loopback TCP connection.
-func tcpPair(t *testing.T) (server, client *net.TCPConn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	ch := make(chan net.Conn, 1)
-	go func() {
-		c, _ := ln.Accept()
-		ch <- c
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	require.NoError(t, err)
-	s := <-ch
-	require.NotNil(t, s)
-	t.Cleanup(func() { s.Close(); c.Close() })
-	return s.(*net.TCPConn), c.(*net.TCPConn)
-}
-
 // backends are the poller implementations testable here: the system's own
-// and, on Unix, the goroutine-per-watch fallback.
+// and the goroutine-per-watch fallback.
 func backends() map[string]func(*Poller) (pollBackend, error) {
-	m := map[string]func(*Poller) (pollBackend, error){"native": newPollBackend}
-	if runtime.GOOS != "windows" && runtime.GOOS != "plan9" && runtime.GOOS != "js" && runtime.GOOS != "wasip1" {
-		m["goroutines"] = func(p *Poller) (pollBackend, error) { return newGoroutineBackend(p), nil }
+	return map[string]func(*Poller) (pollBackend, error){
+		"native":     newPollBackend,
+		"goroutines": func(p *Poller) (pollBackend, error) { return newGoroutineBackend(p), nil },
 	}
-	return m
 }
 
 func newTestPoller(t *testing.T, mk func(*Poller) (pollBackend, error)) *Poller {

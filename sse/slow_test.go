@@ -51,7 +51,7 @@ func TestSlowClientIsolation(t *testing.T) {
 		// The stalled socket: a tiny receive buffer, and nobody reads it.
 		d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 			var serr error
-			err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+			err := c.Control(func(fd uintptr) { serr = setRecvBuffer(fd, 2048) })
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,11 @@
+//go:build unix
+
+package sse
+
+import "syscall"
+
+// setRecvBuffer sets SO_RCVBUF before connect (net.Dialer.Control), so the
+// small window is the one the handshake announces.
+func setRecvBuffer(fd uintptr, n int) error {
+	return syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
+}
