@@ -62,8 +62,13 @@ fmt-check:
 	@out=$$(gofmt -l $(or $(MODULES),.) 2>&1 | grep -v '/node_modules/' || true); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Libraries (tests included) must also build where users run them, so they
+# are vetted for Windows and macOS too; tools/ is this repo's Linux tooling.
+CROSS_GOOS := windows darwin
 vet/%:
 	$(TEST_ENV) go -C $* vet ./...
+	@case "$*" in tools|tools/*) ;; *) for os in $(CROSS_GOOS); do \
+		$(TEST_ENV) GOOS=$$os go -C $* vet ./... || { echo "vet failed for GOOS=$$os in $*"; exit 1; }; done;; esac
 
 staticcheck/%:
 	cd $* && GOWORK=off go tool -modfile=$(DEVTOOLS) staticcheck ./...
