@@ -153,6 +153,9 @@ func readError(resp *http.Response, secrets ...string) *Error {
 	e.Challenges, e.ChallengeErr = Challenges(resp.Header)
 	for i := range e.Challenges {
 		c := &e.Challenges[i]
+		// Every part: a server may echo the token anywhere, even as the
+		// scheme's name (found by FuzzRedaction).
+		c.Scheme = redactSecrets(c.Scheme, secrets)
 		c.Token68 = redactSecrets(c.Token68, secrets)
 		for j := range c.Params {
 			c.Params[j].Value = redactSecrets(c.Params[j].Value, secrets)
