@@ -365,15 +365,12 @@ func TestWatchIgnoresStaleReport(t *testing.T) {
 func TestRegistrationArmAfterDrain(t *testing.T) {
 	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
 		p, r, s, c, ch := registered(t, mk)
-		buf := make([]byte, 64)
 		require.NoError(t, r.Arm())
-		for i := range 3 {
+		for range 3 {
 			_, err := c.Write([]byte("ping"))
 			require.NoError(t, err)
 			waitFired(t, ch)
-			n, err := s.Read(buf)
-			require.NoError(t, err)
-			require.Equal(t, "ping", string(buf[:n]), "round %d", i)
+			readIs(t, s, "ping")
 			require.NoError(t, r.ArmAfterDrain()) // a short read: drained
 			require.NoError(t, r.ArmAfterDrain()) // armed already
 			assert.Equal(t, 1, p.Len())
@@ -389,9 +386,7 @@ func TestRegistrationArmAfterDrain(t *testing.T) {
 		_, err = c.Write([]byte("b"))
 		require.NoError(t, err)
 		time.Sleep(20 * time.Millisecond)
-		n, err := s.Read(buf)
-		require.NoError(t, err)
-		assert.Equal(t, "ab", string(buf[:n]))
+		readIs(t, s, "ab")
 		require.NoError(t, r.ArmAfterDrain())
 		_, err = c.Write([]byte("c"))
 		require.NoError(t, err)
@@ -399,9 +394,7 @@ func TestRegistrationArmAfterDrain(t *testing.T) {
 
 		// Bytes that come while disarmed are reported by the next
 		// ArmAfterDrain at once.
-		n, err = s.Read(buf)
-		require.NoError(t, err)
-		assert.Equal(t, "c", string(buf[:n]))
+		readIs(t, s, "c")
 		require.NoError(t, r.ArmAfterDrain())
 		require.True(t, r.Disarm())
 		_, err = c.Write([]byte("d"))
@@ -412,18 +405,25 @@ func TestRegistrationArmAfterDrain(t *testing.T) {
 		waitFired(t, ch)
 
 		// The peer closing is reported too.
-		n, err = s.Read(buf)
-		require.NoError(t, err)
-		assert.Equal(t, "d", string(buf[:n]))
+		readIs(t, s, "d")
 		require.NoError(t, r.ArmAfterDrain())
 		require.NoError(t, c.Close())
 		waitFired(t, ch)
-		_, err = s.Read(buf)
+		_, err = s.Read(make([]byte, 1))
 		assert.ErrorIs(t, err, io.EOF)
 
 		r.Close()
 		assert.ErrorIs(t, r.ArmAfterDrain(), ErrPollerClosed)
 	})
+}
+
+// readIs reads once from s and wants exactly want.
+func readIs(t *testing.T, s net.Conn, want string) {
+	t.Helper()
+	buf := make([]byte, 64)
+	n, err := s.Read(buf)
+	require.NoError(t, err)
+	require.Equal(t, want, string(buf[:n]))
 }
 
 // Re-arming a registration allocates nothing (the point of Register).

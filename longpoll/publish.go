@@ -114,27 +114,15 @@ func decodePublishBody(raw []byte) (publishBody, error) {
 // encoding/json", not "invalid".
 func fastPublishBody(d []byte) (publishBody, bool) {
 	var body publishBody
-	i := skipJSONSpace(d, 0)
-	if !hasPrefixAt(d, i, `{`) {
+	i, ok := expectJSON(d, 0, `{`, `"category"`, `:`, `"`)
+	if !ok {
 		return body, false
 	}
-	i = skipJSONSpace(d, i+1)
-	if !hasPrefixAt(d, i, `"category"`) {
-		return body, false
-	}
-	i = skipJSONSpace(d, i+len(`"category"`))
-	if !hasPrefixAt(d, i, `:`) {
-		return body, false
-	}
-	i = skipJSONSpace(d, i+1)
-	if !hasPrefixAt(d, i, `"`) {
-		return body, false
-	}
-	end := bytes.IndexByte(d[i+1:], '"')
+	end := bytes.IndexByte(d[i:], '"')
 	if end < 0 {
 		return body, false
 	}
-	cat := d[i+1 : i+1+end]
+	cat := d[i : i+end]
 	for _, c := range cat {
 		if c < 0x20 || c == '\\' {
 			return body, false
@@ -143,19 +131,10 @@ func fastPublishBody(d []byte) (publishBody, bool) {
 	if !utf8.Valid(cat) {
 		return body, false
 	}
-	i = skipJSONSpace(d, i+end+2)
-	if !hasPrefixAt(d, i, `,`) {
+	if i, ok = expectJSON(d, i+end+1, `,`, `"data"`, `:`); !ok {
 		return body, false
 	}
-	i = skipJSONSpace(d, i+1)
-	if !hasPrefixAt(d, i, `"data"`) {
-		return body, false
-	}
-	i = skipJSONSpace(d, i+len(`"data"`))
-	if !hasPrefixAt(d, i, `:`) {
-		return body, false
-	}
-	i = skipJSONSpace(d, i+1)
+	i = skipJSONSpace(d, i)
 	last := len(d) - 1
 	for last >= 0 && isJSONSpace(d[last]) {
 		last--
@@ -174,6 +153,20 @@ func fastPublishBody(d []byte) (publishBody, bool) {
 	return body, true
 }
 
+// expectJSON reads the literal tokens toks from d at i, each after optional
+// JSON whitespace, and returns the index after the last; false if one is
+// not there.
+func expectJSON(d []byte, i int, toks ...string) (int, bool) {
+	for _, t := range toks {
+		i = skipJSONSpace(d, i)
+		if len(d)-i < len(t) || string(d[i:i+len(t)]) != t {
+			return i, false
+		}
+		i += len(t)
+	}
+	return i, true
+}
+
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func skipJSONSpace(d []byte, i int) int {
@@ -181,10 +174,6 @@ func skipJSONSpace(d []byte, i int) int {
 		i++
 	}
 	return i
-}
-
-func hasPrefixAt(d []byte, i int, p string) bool {
-	return i <= len(d) && len(d)-i >= len(p) && string(d[i:i+len(p)]) == p
 }
 
 func publishStatus(err error) int {
