@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -442,5 +443,54 @@ func TestRegistrationArmDoesNotAllocate(t *testing.T) {
 			}
 		})
 		assert.Zero(t, allocs)
+	}
+}
+
+// Many edge-triggered registrations, each written to again while its last
+// report is still being handled: no byte is ever left without a report.
+func TestRegistrationManyConnsLoseNoReport(t *testing.T) {
+	p := newTestPoller(t, newPollBackend)
+	const conns, rounds = 50, 40
+	var got atomic.Int64
+	done := make(chan struct{})
+	clients := make([]*net.TCPConn, conns)
+	for i := range conns {
+		s, c := tcpPair(t)
+		clients[i] = c
+		var r *Registration
+		buf := make([]byte, 256)
+		r, err := p.Register(s, func() {
+			for { // read until a short read: then drained
+				require.NoError(t, s.SetReadDeadline(time.Now().Add(time.Millisecond)))
+				n, err := s.Read(buf)
+				if got.Add(int64(n)) == conns*rounds {
+					close(done)
+				}
+				if err != nil || n < len(buf) {
+					break
+				}
+			}
+			assert.NoError(t, r.ArmAfterDrain())
+		})
+		require.NoError(t, err)
+		require.NoError(t, r.Arm())
+	}
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			for k := range rounds {
+				_, err := c.Write([]byte{'x'})
+				assert.NoError(t, err)
+				if k%3 == 0 {
+					time.Sleep(time.Duration(k%4) * 100 * time.Microsecond)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%d of %d bytes reported", got.Load(), conns*rounds)
 	}
 }
