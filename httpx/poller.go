@@ -94,6 +94,9 @@ type Registration struct {
 	rc      syscall.RawConn
 	onReady func()
 	oneShot bool // made by Watch: forgotten once reported or stopped
+	// edge: the backend reports every arrival of bytes (set by its arm;
+	// owner-only, as Arm), so ArmAfterDrain needs no system call.
+	edge bool
 
 	// state is the generation of the latest full arming << regGenShift,
 	// plus regArmed while it waits, regClosed once closed, and regPending
@@ -115,13 +118,10 @@ const (
 // pollBackend waits for readiness and calls Poller.fire(id, gen), or
 // Poller.fireEdge(id) for an edge-triggered registration.
 type pollBackend interface {
-	add(r *Registration) error // once, before the first arm
-	arm(r *Registration, gen uint32) error
-	// edge says whether r is registered edge-triggered, so that an arming
-	// after a drain needs no system call.
-	edge(r *Registration) bool
-	disarm(r *Registration) // after Disarm or Close won an arming
-	remove(r *Registration) // Registration.Close
+	add(r *Registration) error             // once, before the first arm
+	arm(r *Registration, gen uint32) error // sets r.edge if it can
+	disarm(r *Registration)                // after Disarm or Close won an arming
+	remove(r *Registration)                // Registration.Close
 	close()
 }
 
@@ -254,7 +254,7 @@ func (r *Registration) ArmAfterDrain() error {
 		case v&regArmed != 0:
 			p.mu.RUnlock()
 			return nil
-		case v&regPending != 0 || !p.be.edge(r):
+		case v&regPending != 0 || !r.edge:
 			// Bytes came after the last report, or the backend cannot
 			// tell: ask the system.
 			p.mu.RUnlock()
@@ -357,9 +357,7 @@ func (p *Poller) Watch(c net.Conn, onReady func()) (stop func() bool, err error)
 // fire schedules the callback of registration id for its one-shot arming
 // gen, once. It blocks while the queue is full, until Close.
 func (p *Poller) fire(id, gen uint32) {
-	p.mu.RLock()
-	r := p.regs[id]
-	p.mu.RUnlock()
+	r := p.lookup(id)
 	if r == nil {
 		return // closed meanwhile
 	}
@@ -374,9 +372,7 @@ func (p *Poller) fire(id, gen uint32) {
 // arming is reported, once; a registration that is not armed notes that
 // bytes came (regPending), for its next ArmAfterDrain.
 func (p *Poller) fireEdge(id uint32) {
-	p.mu.RLock()
-	r := p.regs[id]
-	p.mu.RUnlock()
+	r := p.lookup(id)
 	if r == nil {
 		return
 	}
@@ -394,6 +390,12 @@ func (p *Poller) fireEdge(id uint32) {
 			return
 		}
 	}
+}
+
+func (p *Poller) lookup(id uint32) *Registration {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.regs[id]
 }
 
 func (p *Poller) schedule(r *Registration) {

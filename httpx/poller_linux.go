@@ -31,12 +31,11 @@ type epollBackend struct {
 // epollReg is a registration's epoll state, made once so that an Arm
 // allocates nothing: the event and the Control callback live here.
 type epollReg struct {
-	b     *epollBackend
-	rc    syscall.RawConn
-	ev    syscall.EpollEvent
-	err   error
-	mod   func(uintptr) // (*epollReg).modify
-	added bool          // in the set, edge-triggered (owner-only, as Arm)
+	b   *epollBackend
+	rc  syscall.RawConn
+	ev  syscall.EpollEvent
+	err error
+	mod func(uintptr) // (*epollReg).modify
 }
 
 // epollET is EPOLLET as the uint32 of EpollEvent.Events (the syscall
@@ -122,11 +121,9 @@ func (b *epollBackend) arm(r *Registration, gen uint32) error {
 	if e.err != nil {
 		return fmt.Errorf("httpx: poller: epoll_ctl: %w", e.err)
 	}
-	e.added = !r.oneShot
+	r.edge = !r.oneShot
 	return nil
 }
-
-func (b *epollBackend) edge(r *Registration) bool { return r.aux.(*epollReg).added }
 
 // modify re-arms the connection's entry, adding it the first time (or
 // after an earlier registration of the same connection was closed).

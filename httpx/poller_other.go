@@ -18,7 +18,6 @@ func (unsupportedBackend) add(*Registration) error { return nil }
 func (unsupportedBackend) arm(*Registration, uint32) error {
 	return fmt.Errorf("httpx: poller: %w on this system", errors.ErrUnsupported)
 }
-func (unsupportedBackend) edge(*Registration) bool { return false }
-func (unsupportedBackend) disarm(*Registration)    {}
-func (unsupportedBackend) remove(*Registration)    {}
-func (unsupportedBackend) close()                  {}
+func (unsupportedBackend) disarm(*Registration) {}
+func (unsupportedBackend) remove(*Registration) {}
+func (unsupportedBackend) close()               {}

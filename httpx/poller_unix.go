@@ -89,6 +89,5 @@ func (b *goroutineBackend) disarm(r *Registration) {
 	_ = r.conn.SetReadDeadline(time.Time{})
 }
 
-func (b *goroutineBackend) edge(*Registration) bool { return false }
-func (b *goroutineBackend) remove(*Registration)    {}
-func (b *goroutineBackend) close()                  {}
+func (b *goroutineBackend) remove(*Registration) {}
+func (b *goroutineBackend) close()               {}

@@ -106,6 +106,19 @@ func (e *parkedEnv) waitParked(n int) {
 		"parked polls: want %d, have %+v", n, e.b.Stats())
 }
 
+// parkClients dials n connections, sends pathQuery on each and waits until
+// the server holds that many parked polls.
+func (e *parkedEnv) parkClients(n int, pathQuery string) []*rawClient {
+	e.t.Helper()
+	clients := make([]*rawClient, n)
+	for i := range clients {
+		clients[i] = e.dial()
+		clients[i].sendGet(pathQuery)
+	}
+	e.waitParked(n)
+	return clients
+}
+
 func (e *parkedEnv) publish(cat string, data any) {
 	_, err := e.b.Publish(context.Background(), cat, data)
 	require.NoError(e.t, err)
@@ -133,12 +146,7 @@ func decodeAnswer(t *testing.T, body string) answerJSON {
 func TestParkedPollsHoldNoGoroutine(t *testing.T) {
 	e := newParkedEnv(t, longpoll.Options{})
 	const n = 40
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = e.dial()
-		clients[i].sendGet("/sub?category=c&timeout=30")
-	}
-	e.waitParked(n)
+	clients := e.parkClients(n, "/sub?category=c&timeout=30")
 	assert.Equal(t, n, e.b.Stats().Waiting)
 	e.publish("c", map[string]int{"n": 1})
 	for _, c := range clients {
@@ -325,12 +333,7 @@ func TestParkedShutdownAnswersAndCloses(t *testing.T) {
 	defer serving.Close()
 	e.addr = ln.Addr().String()
 	const n = 10
-	clients := make([]*rawClient, n)
-	for i := range clients {
-		clients[i] = e.dial()
-		clients[i].sendGet("/sub?category=c&timeout=60")
-	}
-	e.waitParked(n)
+	clients := e.parkClients(n, "/sub?category=c&timeout=60")
 	idle := e.dial()
 	idle.sendGet("/sub?category=d&timeout=60")
 	e.waitParked(n + 1)

@@ -51,30 +51,31 @@ type rawQuery struct {
 type strList struct {
 	first string
 	rest  []string
-	n     int
+	some  bool // first is set (it may be "")
 }
 
 func listOf(ss []string) strList {
-	l := strList{n: len(ss)}
-	if len(ss) > 0 {
-		l.first = ss[0]
-	}
-	if len(ss) > 1 {
-		l.rest = ss[1:]
+	var l strList
+	for _, s := range ss {
+		l.add(s)
 	}
 	return l
 }
 
 func (l *strList) add(s string) {
-	if l.n == 0 {
-		l.first = s
+	if !l.some {
+		l.first, l.some = s, true
 	} else {
 		l.rest = append(l.rest, s)
 	}
-	l.n++
 }
 
-func (l *strList) len() int { return l.n }
+func (l *strList) len() int {
+	if !l.some {
+		return 0
+	}
+	return 1 + len(l.rest)
+}
 
 func (l *strList) at(i int) string {
 	if i == 0 {

@@ -389,6 +389,16 @@ type fakeWriter struct {
 
 func newFakeWriter() *fakeWriter { return &fakeWriter{h: make(http.Header)} }
 
+// serveFake serves a GET of target to w in a goroutine: cancel ends the
+// request's context, done closes when ServeHTTP returns.
+func serveFake(s *Server, w *fakeWriter, target string) (cancel context.CancelFunc, done chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	done = make(chan struct{})
+	go func() { defer close(done); s.ServeHTTP(w, r) }()
+	return cancel, done
+}
+
 func (f *fakeWriter) Header() http.Header { return f.h }
 func (f *fakeWriter) WriteHeader(code int) {
 	f.mu.Lock()
@@ -458,10 +468,7 @@ func TestKeepaliveOnlyAfterQuiet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := NewServer(Options{})
 		w := newFakeWriter()
-		ctx, cancel := context.WithCancel(context.Background())
-		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-		done := make(chan struct{})
-		go func() { defer close(done); s.ServeHTTP(w, r) }()
+		cancel, done := serveFake(s, w, "/")
 		synctest.Wait()
 		assert.Equal(t, 200, w.code)
 		assert.Equal(t, 1, w.flushes, "headers flushed at once")
@@ -492,9 +499,7 @@ func TestWriteDeadlineEvictsStalledWriter(t *testing.T) {
 		var cause error
 		s := NewServer(Options{WriteTimeout: 2 * time.Second, OnDisconnect: func(c *Conn, err error) { cause = err }})
 		w := newFakeWriter()
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		done := make(chan struct{})
-		go func() { defer close(done); s.ServeHTTP(w, r) }()
+		_, done := serveFake(s, w, "/")
 		synctest.Wait()
 		w.mu.Lock()
 		w.block = make(chan struct{}) // the client stops reading
@@ -514,9 +519,7 @@ func TestQueueOverflowEvictsAtOnce(t *testing.T) {
 		var cause error
 		s := NewServer(Options{MaxQueueEvents: 4, WriteTimeout: time.Hour, OnDisconnect: func(c *Conn, err error) { cause = err }})
 		w := newFakeWriter()
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		done := make(chan struct{})
-		go func() { defer close(done); s.ServeHTTP(w, r) }()
+		_, done := serveFake(s, w, "/")
 		synctest.Wait()
 		w.mu.Lock()
 		w.block = make(chan struct{})
@@ -536,10 +539,7 @@ func TestCoalescedWrites(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := NewServer(Options{})
 		w := newFakeWriter()
-		ctx, cancel := context.WithCancel(context.Background())
-		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-		done := make(chan struct{})
-		go func() { defer close(done); s.ServeHTTP(w, r) }()
+		cancel, done := serveFake(s, w, "/")
 		synctest.Wait()
 		w.mu.Lock()
 		w.block = make(chan struct{})
@@ -570,9 +570,7 @@ func TestShutdownBoundedWithStalledClient(t *testing.T) {
 		var cause error
 		s := NewServer(Options{WriteTimeout: time.Hour, OnDisconnect: func(c *Conn, err error) { cause = err }})
 		w := newFakeWriter()
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
-		done := make(chan struct{})
-		go func() { defer close(done); s.ServeHTTP(w, r) }()
+		_, done := serveFake(s, w, "/")
 		synctest.Wait()
 		w.mu.Lock()
 		w.block = make(chan struct{})
@@ -605,10 +603,7 @@ func TestClientGoneFoundBySweep(t *testing.T) {
 				var at time.Time
 				s := NewServer(Options{KeepAlive: ka, OnDisconnect: func(c *Conn, err error) { cause, at = err, time.Now() }})
 				w := newFakeWriter()
-				ctx, cancel := context.WithCancel(context.Background())
-				r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
-				done := make(chan struct{})
-				go func() { defer close(done); s.ServeHTTP(w, r) }()
+				cancel, done := serveFake(s, w, "/")
 				synctest.Wait()
 				require.Equal(t, 1, s.Count())
 				time.Sleep(300 * time.Millisecond) // between two sweeps

@@ -3,7 +3,6 @@ package sse
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -23,24 +22,17 @@ func TestStalledWritesDoNotHoldUpOthers(t *testing.T) {
 		s := NewServer(Options{WriteTimeout: time.Hour, Authorize: func(r *http.Request) ([]string, error) {
 			return []string{r.URL.Query().Get("t")}, nil
 		}})
-		serve := func(w *fakeWriter, topic string) (context.CancelFunc, chan struct{}) {
-			ctx, cancel := context.WithCancel(context.Background())
-			r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/?t="+topic, nil)
-			done := make(chan struct{})
-			go func() { defer close(done); s.ServeHTTP(w, r) }()
-			return cancel, done
-		}
 		stalledN := s.writers.base + 2
 		var cancels []context.CancelFunc
 		var dones []chan struct{}
 		var stalled []*fakeWriter
 		for range stalledN {
 			w := newFakeWriter()
-			cancel, done := serve(w, "stalled")
+			cancel, done := serveFake(s, w, "/?t=stalled")
 			cancels, dones, stalled = append(cancels, cancel), append(dones, done), append(stalled, w)
 		}
 		healthy := newFakeWriter()
-		cancel, done := serve(healthy, "healthy")
+		cancel, done := serveFake(s, healthy, "/?t=healthy")
 		cancels, dones = append(cancels, cancel), append(dones, done)
 		synctest.Wait()
 		require.Equal(t, stalledN+1, s.Count())
