@@ -64,9 +64,8 @@
 //     elsewhere arming reports errors.ErrUnsupported and the caller keeps
 //     net/http's path. [Poller.Watch] arms one report; a connection watched
 //     between every request is added once with [Poller.Register] and
-//     re-armed with [Registration.Arm], which allocates nothing, or, right
-//     after a read that found the socket dry, [Registration.ArmAfterDrain],
-//     which on Linux makes no system call either.
+//     re-armed with [Registration.Arm], which allocates nothing and on
+//     Linux is one system call.
 //   - [HandbackListener]: a listener wrapper through which a handler gives a
 //     hijacked HTTP/1.1 connection back to its http.Server, with the bytes
 //     it had already read, so net/http serves whatever the handler chose

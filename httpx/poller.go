@@ -85,8 +85,11 @@ type Poller struct {
 // each [Registration.Arm] asks for one report, delivered by running the
 // registration's callback on a worker.
 //
-// Arm, ArmAfterDrain and Close belong to the registration's owner and must
-// not run concurrently with each other; Disarm may be called from anywhere.
+// Arm, ArmAfterDrain and Close belong to the registration's owner: the code
+// that arms it, and then the callback that arming runs. They must not be
+// called concurrently by two owners, but an arming's callback may run, and
+// arm again, before that Arm has returned. Disarm may be called from
+// anywhere.
 type Registration struct {
 	p       *Poller
 	id      uint32
@@ -94,16 +97,11 @@ type Registration struct {
 	rc      syscall.RawConn
 	onReady func()
 	oneShot bool // made by Watch: forgotten once reported or stopped
-	// edge: the backend reports every arrival of bytes (set by its arm;
-	// owner-only, as Arm), so ArmAfterDrain needs no system call.
-	edge bool
 
-	// state is the generation of the latest full arming << regGenShift,
-	// plus regArmed while it waits, regClosed once closed, and regPending
-	// when an edge-triggered registration was told of bytes while it was
-	// not armed. A report, Disarm and Close clear regArmed by
-	// compare-and-swap, so exactly one of them wins an arming; a one-shot
-	// report that names an older generation is ignored.
+	// state is the generation of the latest arming << regGenShift, plus
+	// regArmed while it waits and regClosed once closed. A report, Disarm
+	// and Close clear regArmed by compare-and-swap, so exactly one of them
+	// wins an arming; a report that names an older generation is ignored.
 	state atomic.Uint64
 	aux   any // backend state
 }
@@ -111,15 +109,13 @@ type Registration struct {
 const (
 	regArmed    = 1
 	regClosed   = 2
-	regPending  = 4
-	regGenShift = 3
+	regGenShift = 2
 )
 
-// pollBackend waits for readiness and calls Poller.fire(id, gen), or
-// Poller.fireEdge(id) for an edge-triggered registration.
+// pollBackend waits for readiness and calls Poller.fire(id, gen).
 type pollBackend interface {
-	add(r *Registration) error             // once, before the first arm
-	arm(r *Registration, gen uint32) error // sets r.edge if it can
+	add(r *Registration) error             // once, before r is shared
+	arm(r *Registration, gen uint32) error // may overlap another arm of r and its report
 	disarm(r *Registration)                // after Disarm or Close won an arming
 	remove(r *Registration)                // Registration.Close
 	close()
@@ -214,11 +210,9 @@ func (r *Registration) Arm() error {
 		case v&regArmed != 0:
 			return nil
 		}
-		// A full arming asks the system whether bytes are there, which
-		// covers any edge that came while disarmed (regPending).
 		gen = uint32(v>>regGenShift) + 1
 		if gen == 0 {
-			gen = 1 // 0 marks edge-triggered reports
+			gen = 1 // 0 is a registration never armed
 		}
 		armed = uint64(gen)<<regGenShift | regArmed
 		if r.state.CompareAndSwap(v, armed) {
@@ -233,39 +227,6 @@ func (r *Registration) Arm() error {
 		return err
 	}
 	return nil
-}
-
-// ArmAfterDrain is Arm for a caller that has read c dry since the last
-// report: its last read returned fewer bytes than it asked for, or would
-// have blocked. On Linux a registration is edge-triggered, so that any
-// byte that arrives after such a read is reported without asking the
-// system again: ArmAfterDrain is then a compare-and-swap, no system call.
-// Bytes left unread before it are not reported until more arrive; a caller
-// that leaves bytes on the socket must use Arm. Elsewhere it is Arm.
-func (r *Registration) ArmAfterDrain() error {
-	p := r.p
-	p.mu.RLock()
-	for {
-		v := r.state.Load()
-		switch {
-		case p.closed || v&regClosed != 0:
-			p.mu.RUnlock()
-			return ErrPollerClosed
-		case v&regArmed != 0:
-			p.mu.RUnlock()
-			return nil
-		case v&regPending != 0 || !r.edge:
-			// Bytes came after the last report, or the backend cannot
-			// tell: ask the system.
-			p.mu.RUnlock()
-			return r.Arm()
-		}
-		if r.state.CompareAndSwap(v, v|regArmed) {
-			p.armed.Add(1)
-			p.mu.RUnlock()
-			return nil
-		}
-	}
 }
 
 // Disarm cancels the pending report: true if the callback had not been
@@ -307,7 +268,7 @@ func (r *Registration) markClosed() bool {
 		if v&regClosed != 0 {
 			return false
 		}
-		if r.state.CompareAndSwap(v, (v|regClosed)&^(regArmed|regPending)) {
+		if r.state.CompareAndSwap(v, (v|regClosed)&^regArmed) {
 			if v&regArmed != 0 {
 				r.p.armed.Add(-1)
 				r.p.be.disarm(r)
@@ -354,8 +315,7 @@ func (p *Poller) Watch(c net.Conn, onReady func()) (stop func() bool, err error)
 	}, nil
 }
 
-// fire schedules the callback of registration id for its one-shot arming
-// gen, once. It blocks while the queue is full, until Close.
+// fire schedules the callback of registration id for its arming gen, once. It blocks while the queue is full, until Close.
 func (p *Poller) fire(id, gen uint32) {
 	r := p.lookup(id)
 	if r == nil {
@@ -366,30 +326,6 @@ func (p *Poller) fire(id, gen uint32) {
 		return // disarmed, or an older arming
 	}
 	p.schedule(r)
-}
-
-// fireEdge takes an edge-triggered report for registration id: the armed
-// arming is reported, once; a registration that is not armed notes that
-// bytes came (regPending), for its next ArmAfterDrain.
-func (p *Poller) fireEdge(id uint32) {
-	r := p.lookup(id)
-	if r == nil {
-		return
-	}
-	for {
-		v := r.state.Load()
-		switch {
-		case v&regClosed != 0:
-			return
-		case v&regArmed == 0:
-			if v&regPending != 0 || r.state.CompareAndSwap(v, v|regPending) {
-				return
-			}
-		case r.state.CompareAndSwap(v, v&^(regArmed|regPending)):
-			p.schedule(r)
-			return
-		}
-	}
 }
 
 func (p *Poller) lookup(id uint32) *Registration {

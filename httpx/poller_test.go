@@ -363,7 +363,9 @@ func TestWatchIgnoresStaleReport(t *testing.T) {
 	notFired(t, ch)
 }
 
-func TestRegistrationArmAfterDrain(t *testing.T) {
+// Re-arming after reads: bytes that came between a report and the read
+// after it, bytes that came while disarmed, and the peer closing.
+func TestRegistrationArmAfterReads(t *testing.T) {
 	eachBackend(t, func(t *testing.T, mk func(*Poller) (pollBackend, error)) {
 		p, r, s, c, ch := registered(t, mk)
 		require.NoError(t, r.Arm())
@@ -372,15 +374,14 @@ func TestRegistrationArmAfterDrain(t *testing.T) {
 			require.NoError(t, err)
 			waitFired(t, ch)
 			readIs(t, s, "ping")
-			require.NoError(t, r.ArmAfterDrain()) // a short read: drained
-			require.NoError(t, r.ArmAfterDrain()) // armed already
+			require.NoError(t, r.Arm())
+			require.NoError(t, r.Arm()) // armed already: nothing
 			assert.Equal(t, 1, p.Len())
 			notFired(t, ch)
 		}
 
 		// Bytes that come between a report and the read after it are read
-		// with it; the edge they made is then a spare report, never a
-		// lost one.
+		// with it; the next arming waits for new bytes.
 		_, err := c.Write([]byte("a"))
 		require.NoError(t, err)
 		waitFired(t, ch)
@@ -388,33 +389,33 @@ func TestRegistrationArmAfterDrain(t *testing.T) {
 		require.NoError(t, err)
 		time.Sleep(20 * time.Millisecond)
 		readIs(t, s, "ab")
-		require.NoError(t, r.ArmAfterDrain())
+		require.NoError(t, r.Arm())
 		_, err = c.Write([]byte("c"))
 		require.NoError(t, err)
 		waitFired(t, ch)
 
-		// Bytes that come while disarmed are reported by the next
-		// ArmAfterDrain at once.
+		// Bytes that come while disarmed are reported by the next Arm at
+		// once.
 		readIs(t, s, "c")
-		require.NoError(t, r.ArmAfterDrain())
+		require.NoError(t, r.Arm())
 		require.True(t, r.Disarm())
 		_, err = c.Write([]byte("d"))
 		require.NoError(t, err)
 		time.Sleep(20 * time.Millisecond)
 		notFired(t, ch)
-		require.NoError(t, r.ArmAfterDrain())
+		require.NoError(t, r.Arm())
 		waitFired(t, ch)
 
 		// The peer closing is reported too.
 		readIs(t, s, "d")
-		require.NoError(t, r.ArmAfterDrain())
+		require.NoError(t, r.Arm())
 		require.NoError(t, c.Close())
 		waitFired(t, ch)
 		_, err = s.Read(make([]byte, 1))
 		assert.ErrorIs(t, err, io.EOF)
 
 		r.Close()
-		assert.ErrorIs(t, r.ArmAfterDrain(), ErrPollerClosed)
+		assert.ErrorIs(t, r.Arm(), ErrPollerClosed)
 	})
 }
 
@@ -433,21 +434,21 @@ func TestRegistrationArmDoesNotAllocate(t *testing.T) {
 		t.Skip("the goroutine fallback starts a goroutine per arming")
 	}
 	_, r, _, _, _ := registered(t, newPollBackend)
-	for _, arm := range []func() error{r.Arm, r.ArmAfterDrain} {
-		allocs := testing.AllocsPerRun(100, func() {
-			if err := arm(); err != nil {
-				t.Fatal(err)
-			}
-			if !r.Disarm() {
-				t.Fatal("not armed")
-			}
-		})
-		assert.Zero(t, allocs)
-	}
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := r.Arm(); err != nil {
+			t.Fatal(err)
+		}
+		if !r.Disarm() {
+			t.Fatal("not armed")
+		}
+	})
+	assert.Zero(t, allocs)
 }
 
-// Many edge-triggered registrations, each written to again while its last
-// report is still being handled: no byte is ever left without a report.
+// Many registrations, each written to in bursts while its last report is
+// still being read: no byte is ever left without a report. (It caught an
+// edge-triggered design losing about one burst in two million; run it with
+// -count=3000 after changing the poller.)
 func TestRegistrationManyConnsLoseNoReport(t *testing.T) {
 	p := newTestPoller(t, newPollBackend)
 	const conns, rounds = 50, 40
@@ -461,16 +462,16 @@ func TestRegistrationManyConnsLoseNoReport(t *testing.T) {
 		buf := make([]byte, 256)
 		r, err := p.Register(s, func() {
 			for { // read until a short read: then drained
-				require.NoError(t, s.SetReadDeadline(time.Now().Add(time.Millisecond)))
+				assert.NoError(t, s.SetReadDeadline(time.Now().Add(time.Millisecond)))
 				n, err := s.Read(buf)
-				if got.Add(int64(n)) == conns*rounds {
+				if n > 0 && got.Add(int64(n)) == conns*rounds {
 					close(done)
 				}
 				if err != nil || n < len(buf) {
 					break
 				}
 			}
-			assert.NoError(t, r.ArmAfterDrain())
+			assert.NoError(t, r.Arm())
 		})
 		require.NoError(t, err)
 		require.NoError(t, r.Arm())

@@ -62,7 +62,6 @@ type bareConn struct {
 	fireAt   time.Time           // when the timer is set to fire (never after deadline)
 	reg      *httpx.Registration // with the broker's poller, made on the first watch
 	armed    bool                // reg is armed
-	drained  bool                // the last read or peek since reg's last report found the socket dry
 	pending  []byte              // bytes net/http had read past the hijacked request
 	hdrs     []byte              // header block of the last request parseDirect accepted (fastDirect)
 	gone     bool                // the client left while a claimed answer was on its way
@@ -374,8 +373,7 @@ func (bc *bareConn) setDeadlineLocked(d time.Duration) {
 
 // watchLocked arms the readiness watch unless it is armed. The
 // connection is registered with the poller once, so that re-arming it
-// between requests allocates nothing, and after a read that found the
-// socket dry (the poll-answer-poll cycle) costs no system call either.
+// between requests allocates nothing (one epoll_ctl).
 func (bc *bareConn) watchLocked() {
 	if bc.armed {
 		return
@@ -393,13 +391,7 @@ func (bc *bareConn) watchLocked() {
 		}
 		bc.reg = reg
 	}
-	var err error
-	if bc.drained {
-		err = bc.reg.ArmAfterDrain()
-	} else {
-		err = bc.reg.Arm()
-	}
-	if err != nil {
+	if err := bc.reg.Arm(); err != nil {
 		bc.failLocked()
 		return
 	}
@@ -478,7 +470,6 @@ func (bc *bareConn) onReadable() {
 	switch bc.state {
 	case bareParked:
 		err := peekNow(bc.io)
-		bc.drained = err == errWouldBlock
 		switch {
 		case err == errWouldBlock:
 			bc.watchLocked()
@@ -497,9 +488,6 @@ func (bc *bareConn) onReadable() {
 	case bareIdle:
 		bp := bc.b.bare.getBuf()
 		n, err := readNow(bc.io, *bp)
-		// A short read took everything there was (a full buffer is
-		// handed back to net/http).
-		bc.drained = err == errWouldBlock || (err == nil && n < len(*bp))
 		switch {
 		case err == errWouldBlock:
 			bc.watchLocked()

@@ -204,8 +204,8 @@ func TestParkedKeepAliveServesPollsDirectly(t *testing.T) {
 }
 
 // A request that comes while the poll before it is parked (pipelined) is
-// left on the socket and served after the answer: the watch is re-armed
-// with a full Arm then, since no new bytes will come to report it.
+// left on the socket and served after the answer: re-arming the watch
+// then reports the bytes already there, since no new bytes will come.
 func TestParkedPipelinedPollIsServedAfterTheAnswer(t *testing.T) {
 	e := newParkedEnv(t, longpoll.Options{})
 	c := e.dial()
