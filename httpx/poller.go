@@ -41,8 +41,7 @@ type PollerOptions struct {
 // that is watched again and again (a kept-alive connection between
 // requests) is better added once with [Poller.Register]: each
 // [Registration.Arm] then costs no allocation, and on Linux one system
-// call; [Registration.ArmAfterDrain], for a caller that has just read the
-// connection dry, costs none.
+// call.
 //
 // On Linux a Poller is one epoll instance and one goroutine that waits on it
 // (a second registration next to Go's own netpoller), plus Workers
@@ -85,7 +84,7 @@ type Poller struct {
 // each [Registration.Arm] asks for one report, delivered by running the
 // registration's callback on a worker.
 //
-// Arm, ArmAfterDrain and Close belong to the registration's owner: the code
+// Arm and Close belong to the registration's owner: the code
 // that arms it, and then the callback that arming runs. They must not be
 // called concurrently by two owners, but an arming's callback may run, and
 // arm again, before that Arm has returned. Disarm may be called from
