@@ -84,11 +84,10 @@ type Poller struct {
 // each [Registration.Arm] asks for one report, delivered by running the
 // registration's callback on a worker.
 //
-// Arm and Close belong to the registration's owner: the code
-// that arms it, and then the callback that arming runs. They must not be
-// called concurrently by two owners, but an arming's callback may run, and
-// arm again, before that Arm has returned. Disarm may be called from
-// anywhere.
+// Arm and Close belong to the registration's owner: the code that arms it,
+// and then the callback that arming runs. Two owners must not call them
+// concurrently, but an arming's callback may run, and arm again, before
+// that Arm has returned. Disarm may be called from anywhere.
 type Registration struct {
 	p       *Poller
 	id      uint32
@@ -314,7 +313,8 @@ func (p *Poller) Watch(c net.Conn, onReady func()) (stop func() bool, err error)
 	}, nil
 }
 
-// fire schedules the callback of registration id for its arming gen, once. It blocks while the queue is full, until Close.
+// fire schedules the callback of registration id for its arming gen, once.
+// It blocks while the queue is full, until Close.
 func (p *Poller) fire(id, gen uint32) {
 	r := p.lookup(id)
 	if r == nil {
